@@ -1,0 +1,132 @@
+/**
+ * The data plane's two seams, the TAP device and the UDP underlay, both batch-shaped
+ * (after wireguard-go's tun.Device and conn.Bind): one JavaScript crossing per batch.
+ *
+ * Buffer ownership, the rule every implementation and caller follows:
+ * - Receive: the CALLER (the data plane) allocates a PacketBatch and hands it to `start`.
+ *   The port fills slots 0..count-1 and calls `onBatch(batch)` synchronously. During that call
+ *   the callee owns the batch and may rewrite any byte of it (e.g. write a VXLAN header into
+ *   the headroom). When `onBatch` returns, ownership goes back to the port, which will
+ *   overwrite the batch on the next read. Nobody may keep a reference to slot bytes after return.
+ * - Send/write: the CALLER owns the PacketList and the buffer it points into; the port only
+ *   borrows them for the duration of `send`/`write` (the kernel copies during the syscall).
+ *   Packets the kernel cannot take right now (EAGAIN, ENOBUFS) are dropped and counted by the
+ *   port, never queued, never thrown.
+ *
+ * Slot layout of a PacketBatch: slot i starts at byte i * slotSize; the received packet starts
+ * at i * slotSize + HEADROOM and is len[i] bytes long. HEADROOM lets the data plane prepend the
+ * 8-byte VXLAN header in place (no copy), and leaves room for a 12-byte virtio_net_hdr once the
+ * TAP is opened with IFF_VNET_HDR (offload work).
+ */
+
+export const HEADROOM = 32;
+export const VXLAN_HEADER_LEN = 8;
+/** Frames larger than a slot are truncated by the kernel; ports drop and count them. */
+export const DEFAULT_SLOT_SIZE = 2048;
+export const DEFAULT_BATCH = 64;
+
+export class PacketBatch {
+  readonly buf: Buffer;
+  readonly slotSize: number;
+  readonly capacity: number;
+  /** Number of filled slots. */
+  count = 0;
+  /** Packet length per slot (bytes from HEADROOM). */
+  readonly len: Uint32Array;
+  /**
+   * Underlay receive only: the datagram's source address as four big-endian 32-bit words
+   * (IPv6, or IPv4-mapped ::ffff:a.b.c.d for IPv4), slot i at [4*i, 4*i+4).
+   */
+  readonly srcAddr: Uint32Array;
+  /** Underlay receive only: the datagram's source UDP port. */
+  readonly srcPort: Uint16Array;
+
+  constructor(capacity = DEFAULT_BATCH, slotSize = DEFAULT_SLOT_SIZE) {
+    if (slotSize <= HEADROOM + VXLAN_HEADER_LEN) throw new RangeError(`slotSize ${slotSize} too small`);
+    this.capacity = capacity;
+    this.slotSize = slotSize;
+    this.buf = Buffer.alloc(capacity * slotSize);
+    this.len = new Uint32Array(capacity);
+    this.srcAddr = new Uint32Array(capacity * 4);
+    this.srcPort = new Uint16Array(capacity);
+  }
+
+  /** Byte offset of slot i's packet inside `buf`. */
+  packetOffset(i: number): number {
+    return i * this.slotSize + HEADROOM;
+  }
+}
+
+/**
+ * A list of packets to send or write, each a byte range of `buf` (which the list does not
+ * own: it is set per use, usually to a PacketBatch's buffer). Several entries may point at the
+ * same bytes: head-end replication sends one encapsulated frame to several peers.
+ */
+export class PacketList {
+  buf: Buffer = Buffer.alloc(0);
+  count = 0;
+  readonly capacity: number;
+  /** Absolute byte offset into `buf`. */
+  readonly off: Uint32Array;
+  readonly len: Uint32Array;
+  /** Underlay send only: destination peer index (see UnderlayPort.setPeer). */
+  readonly peer: Int32Array;
+  /**
+   * Underlay send only: a 16-bit hash of the inner flow (RFC 7348 section 5). The port maps it
+   * onto a source port in 49152-65535 so that ECMP in the underlay spreads flows apart while
+   * keeping one flow on one path.
+   */
+  readonly flow: Uint16Array;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.off = new Uint32Array(capacity);
+    this.len = new Uint32Array(capacity);
+    this.peer = new Int32Array(capacity);
+    this.flow = new Uint16Array(capacity);
+  }
+
+  reset(buf: Buffer): void {
+    this.buf = buf;
+    this.count = 0;
+  }
+}
+
+/** Counters every port keeps; read on the cold path (status, metrics). */
+export interface PortStats {
+  packets: number;
+  bytes: number;
+  /** Receive: reads that failed; send: packets the kernel refused (EAGAIN/ENOBUFS/...). */
+  errors: number;
+  /** Datagrams/frames larger than a slot, dropped. */
+  truncated: number;
+}
+
+export interface TapPort {
+  readonly name: string;
+  /** Begin delivering received frames in `batch` (see ownership rules above). Once. */
+  start(batch: PacketBatch, onBatch: (batch: PacketBatch) => void): void;
+  /** Write each listed frame to the device. Returns how many were written. */
+  write(list: PacketList): number;
+  stats(): { rx: PortStats; tx: PortStats };
+  close(): void;
+}
+
+export interface UnderlayPort {
+  /** Begin delivering received datagrams in `batch` (see ownership rules above). Once. */
+  start(batch: PacketBatch, onBatch: (batch: PacketBatch) => void): void;
+  /** Cold path: peer index -> destination address and UDP port, used by `send`. */
+  setPeer(index: number, address: string, port: number): void;
+  clearPeer(index: number): void;
+  /** Send each listed datagram to its peer. Returns how many the kernel accepted. */
+  send(list: PacketList): number;
+  /** The local UDP port datagrams are received on. */
+  readonly localPort: number;
+  stats(): { rx: PortStats; tx: PortStats };
+  close(): void;
+}
+
+/** How the data plane obtains the TAP port of a network when a command adds it. */
+export interface TapProvider {
+  open(vni: number, deviceName: string): TapPort;
+}
