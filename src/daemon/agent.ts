@@ -1,0 +1,124 @@
+/**
+ * Composition root: wires the data plane to its ports (io/), the host devices (host/), the
+ * control socket and the source of desired state (static configuration, or the store).
+ * Start order is chosen so that a failure leaves nothing half-made: validate, claim the
+ * control socket, bind the underlay, then make devices.
+ */
+import { mkdirSync } from 'node:fs';
+import { createLogger, type Logger } from '../lib/log.js';
+import { systemClock } from '../lib/clock.js';
+import { OvnError } from '../lib/errors.js';
+import { parseIp } from '../lib/ip.js';
+import { Dataplane } from '../dataplane/dataplane.js';
+import type { TapPort } from '../dataplane/ports.js';
+import { NativeUnderlayPort } from '../io/udp-port.js';
+import { sdNotify } from '../io/notify.js';
+import { addressOfInterface, underlayMtuFor, overlayMtu } from '../host/mtu.js';
+import type { AgentConfig } from './config.js';
+import { ControlServer } from './control-socket.js';
+import { Reconciler } from './reconciler.js';
+import { hostDeviceOps, removeLeftovers } from './devices.js';
+import { staticDesiredState } from './static-peers.js';
+import { registerAgentMethods } from './agent-methods.js';
+
+export const VERSION = '0.1.0';
+const TICK_MS = 1000;
+
+export interface UnderlayInfo { address: string; listen: string; port: number; mtu: number; family: 4 | 6 }
+
+export class Agent {
+  readonly cfg: AgentConfig;
+  readonly log: Logger;
+  readonly started = Date.now();
+  dataplane!: Dataplane;
+  reconciler!: Reconciler;
+  underlay!: NativeUnderlayPort;
+  underlayInfo!: UnderlayInfo;
+  hostId = '';
+  #control: ControlServer;
+  #timer: NodeJS.Timeout | undefined;
+  #stopping = false;
+
+  private constructor(cfg: AgentConfig, log: Logger) {
+    this.cfg = cfg;
+    this.log = log;
+    this.#control = new ControlServer(cfg.controlSocket);
+  }
+
+  static async start(cfg: AgentConfig, log: Logger): Promise<Agent> {
+    const agent = new Agent(cfg, log);
+    try {
+      await agent.#start();
+    } catch (e) {
+      await agent.stop();
+      throw e;
+    }
+    return agent;
+  }
+
+  async #start(): Promise<void> {
+    const cfg = this.cfg;
+    const address = cfg.advertise ?? (await addressOfInterface(cfg.advertiseInterface!));
+    const family = parseIp(address)!.family;
+    const listen = cfg.listen ?? address;
+    this.hostId = address;
+    mkdirSync(cfg.stateDir, { recursive: true });
+    await this.#control.listen();
+    this.underlay = NativeUnderlayPort.open({ address: listen, port: cfg.port, srcPorts: cfg.sourcePorts });
+    const mtu = await this.#underlayMtu(address, listen);
+    this.underlayInfo = { address, listen, port: cfg.port, mtu, family };
+    const taps = { open: (vni: number): TapPort => {
+      const t = this.reconciler.tapFor(vni);
+      if (!t) throw new OvnError('OVN_ERR_DEVICE', `no TAP was set up for VNI ${vni}`);
+      return t;
+    } };
+    this.dataplane = new Dataplane({
+      underlay: this.underlay, taps, clock: systemClock,
+      fdbCapacity: cfg.fdbCapacity, fdbAgeMs: cfg.fdbAgeSeconds * 1000,
+    });
+    this.reconciler = new Reconciler(hostDeviceOps({ defaultMtu: overlayMtu(mtu, family), log: this.log }), this.dataplane, this.log);
+    const desired = staticDesiredState(cfg);
+    await removeLeftovers(new Set(desired.networks.map((n) => n.vni)), this.log);
+    await this.reconciler.submit(desired);
+    if (this.reconciler.failures > 0) throw new OvnError('OVN_ERR_DEVICE', 'could not set up the configured networks (see the log above)');
+    this.dataplane.start();
+    this.#timer = setInterval(() => this.dataplane.tick(), TICK_MS);
+    // Methods answer only once the agent forwards: 'status' answering means ready.
+    registerAgentMethods(this.#control, this);
+    sdNotify('READY=1');
+    this.log.info({ address, listen, port: cfg.port, underlayMtu: mtu, networks: desired.networks.length, peers: desired.peers.length }, 'agent ready');
+  }
+
+  async #underlayMtu(address: string, listen: string): Promise<number> {
+    for (const a of [address, listen]) {
+      try {
+        return await underlayMtuFor(a);
+      } catch { /* not a local address (NAT, wildcard): try the next */ }
+    }
+    this.log.warn({ address }, 'cannot find the underlay interface; assuming MTU 1500');
+    return 1500;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    sdNotify('STOPPING=1');
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#control.close();
+    this.dataplane?.close();
+    this.underlay?.close();
+    this.log.info('agent stopped');
+  }
+}
+
+export async function runAgent(cfg: AgentConfig): Promise<void> {
+  const log = createLogger({ level: cfg.logLevel });
+  const agent = await Agent.start(cfg, log);
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => { log.info({ signal: sig }, 'stopping'); resolve(); };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  await agent.stop();
+  process.exit(0);
+}
