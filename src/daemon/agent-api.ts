@@ -1,4 +1,5 @@
 /** Shapes the agent's control socket returns; shared by the daemon and the CLI. */
+export { DROP_COUNTER_NAMES } from '../dataplane/counters.js';
 
 export interface NetworkStatus {
   name: string;

@@ -22,7 +22,7 @@ export function status(agent: Agent): AgentStatus {
     hostId: agent.hostId,
     uptimeSeconds: (Date.now() - agent.started) / 1000,
     underlay: { address: u.address, listen: u.listen, port: u.port, mtu: u.mtu, sourcePorts: agent.underlay.sourcePorts() },
-    store: { url: agent.cfg.store, health: 'static', watchErrors: 0, corruptEntries: 0 },
+    store: storeStatus(agent),
     networks: agent.reconciler.networks().map((n) => ({
       name: n.net.name, vni: n.net.vni, subnet: n.net.subnet, bridge: bridgeName(n.net.vni), tap: tapName(n.net.vni), mtu: n.mtu,
       counters: pickNumbers(byVni.get(n.net.vni)),
@@ -32,6 +32,12 @@ export function status(agent: Agent): AgentStatus {
     counters: c.global,
     ports: { underlay: agent.underlay.stats() },
   };
+}
+
+function storeStatus(agent: Agent): AgentStatus['store'] {
+  if (!agent.cluster) return { health: 'static', watchErrors: 0, corruptEntries: 0 };
+  const h = agent.cluster.healthReport();
+  return { url: agent.cfg.store, health: h.health, since: h.since, watchErrors: h.watchErrors, corruptEntries: h.corruptEntries };
 }
 
 function pickNumbers(o: object | undefined): Record<string, number> {

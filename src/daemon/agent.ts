@@ -4,13 +4,20 @@
  * Start order is chosen so that a failure leaves nothing half-made: validate, claim the
  * control socket, bind the underlay, then make devices.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { createLogger, type Logger } from '../lib/log.js';
 import { systemClock } from '../lib/clock.js';
 import { OvnError } from '../lib/errors.js';
 import { parseIp } from '../lib/ip.js';
 import { Dataplane } from '../dataplane/dataplane.js';
-import type { TapPort } from '../dataplane/ports.js';
+import { HEADROOM, VXLAN_HEADER_LEN, type TapPort } from '../dataplane/ports.js';
+import type { KvStore } from '../control/store/kv-store.js';
+import { openStore } from '../control/store/store-url.js';
+import { KeyLayout, HOST_ID_RE } from '../control/keys.js';
+import { ClusterSource } from './cluster-source.js';
+import type { DesiredState } from './desired-state.js';
 import { NativeUnderlayPort } from '../io/udp-port.js';
 import { sdNotify } from '../io/notify.js';
 import { addressOfInterface, underlayMtuFor, overlayMtu } from '../host/mtu.js';
@@ -23,6 +30,8 @@ import { registerAgentMethods } from './agent-methods.js';
 
 export const VERSION = '0.1.0';
 const TICK_MS = 1000;
+/** Ethernet header plus one 802.1Q tag. */
+const L2_OVERHEAD = 18;
 
 export interface UnderlayInfo { address: string; listen: string; port: number; mtu: number; family: 4 | 6 }
 
@@ -35,6 +44,8 @@ export class Agent {
   underlay!: NativeUnderlayPort;
   underlayInfo!: UnderlayInfo;
   hostId = '';
+  store: KvStore | undefined;
+  cluster: ClusterSource | undefined;
   #control: ControlServer;
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
@@ -61,8 +72,8 @@ export class Agent {
     const address = cfg.advertise ?? (await addressOfInterface(cfg.advertiseInterface!));
     const family = parseIp(address)!.family;
     const listen = cfg.listen ?? address;
-    this.hostId = address;
     mkdirSync(cfg.stateDir, { recursive: true });
+    this.hostId = cfg.store ? loadHostId(cfg.stateDir) : address;
     await this.#control.listen();
     this.underlay = NativeUnderlayPort.open({ address: listen, port: cfg.port, srcPorts: cfg.sourcePorts });
     const mtu = await this.#underlayMtu(address, listen);
@@ -72,21 +83,39 @@ export class Agent {
       if (!t) throw new OvnError('OVN_ERR_DEVICE', `no TAP was set up for VNI ${vni}`);
       return t;
     } };
+    const maxMtu = Math.max(overlayMtu(mtu, family), ...cfg.networks.map((n) => n.mtu ?? 0));
     this.dataplane = new Dataplane({
       underlay: this.underlay, taps, clock: systemClock,
       fdbCapacity: cfg.fdbCapacity, fdbAgeMs: cfg.fdbAgeSeconds * 1000,
+      // A slot holds the largest frame plus headroom and the VXLAN header, rounded to 64 bytes.
+      slotSize: Math.ceil((HEADROOM + VXLAN_HEADER_LEN + L2_OVERHEAD + maxMtu) / 64) * 64,
     });
-    this.reconciler = new Reconciler(hostDeviceOps({ defaultMtu: overlayMtu(mtu, family), log: this.log }), this.dataplane, this.log);
-    const desired = staticDesiredState(cfg);
+    const ops = hostDeviceOps({ defaultMtu: overlayMtu(mtu, family), maxMtu, log: this.log });
+    this.reconciler = new Reconciler(ops, this.dataplane, this.log);
+    const stateFile = join(cfg.stateDir, 'last-state.json');
+    const desired = cfg.store ? ClusterSource.loadSaved(stateFile, this.log) ?? { networks: [], peers: [], pinned: [] } : staticDesiredState(cfg);
     await removeLeftovers(new Set(desired.networks.map((n) => n.vni)), this.log);
     await this.reconciler.submit(desired);
-    if (this.reconciler.failures > 0) throw new OvnError('OVN_ERR_DEVICE', 'could not set up the configured networks (see the log above)');
+    if (!cfg.store && this.reconciler.failures > 0) throw new OvnError('OVN_ERR_DEVICE', 'could not set up the configured networks (see the log above)');
     this.dataplane.start();
+    if (cfg.store) await this.#joinCluster(address, stateFile);
     this.#timer = setInterval(() => this.dataplane.tick(), TICK_MS);
     // Methods answer only once the agent forwards: 'status' answering means ready.
     registerAgentMethods(this.#control, this);
     sdNotify('READY=1');
     this.log.info({ address, listen, port: cfg.port, underlayMtu: mtu, networks: desired.networks.length, peers: desired.peers.length }, 'agent ready');
+  }
+
+  async #joinCluster(address: string, stateFile: string): Promise<void> {
+    const cfg = this.cfg;
+    this.store = await openStore(cfg.store!, { token: cfg.storeToken });
+    this.cluster = new ClusterSource({
+      store: this.store, keys: new KeyLayout(cfg.storePrefix), clock: systemClock, log: this.log, stateFile,
+      ttlSeconds: cfg.registrationTtlSeconds,
+      self: { version: 1, id: this.hostId, address, port: cfg.port, agentVersion: VERSION, startedAt: new Date().toISOString() },
+      submit: (s: DesiredState) => this.reconciler.submit(s),
+    });
+    this.cluster.start();
   }
 
   async #underlayMtu(address: string, listen: string): Promise<number> {
@@ -105,10 +134,24 @@ export class Agent {
     sdNotify('STOPPING=1');
     if (this.#timer) clearInterval(this.#timer);
     await this.#control.close();
+    await this.cluster?.stop();
+    await this.store?.close().catch(() => undefined);
     this.dataplane?.close();
     this.underlay?.close();
     this.log.info('agent stopped');
   }
+}
+
+/** A random id kept in the state directory, so a restarted agent is the same host. */
+function loadHostId(stateDir: string): string {
+  const file = join(stateDir, 'host-id');
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    if (HOST_ID_RE.test(id)) return id;
+  } catch { /* first start */ }
+  const id = `h-${randomBytes(6).toString('hex')}`;
+  writeFileSync(file, `${id}\n`);
+  return id;
 }
 
 export async function runAgent(cfg: AgentConfig): Promise<void> {

@@ -9,10 +9,12 @@ import { NativeTapPort } from '../io/tap-port.js';
 import type { DeviceOps } from './reconciler.js';
 import type { DesiredNetwork } from './desired-state.js';
 
-export function hostDeviceOps(opts: { defaultMtu: number; log: Logger }): DeviceOps {
+export function hostDeviceOps(opts: { defaultMtu: number; maxMtu: number; log: Logger }): DeviceOps {
   return {
     async setup(net: DesiredNetwork) {
-      const mtu = net.mtu ?? opts.defaultMtu;
+      // The data plane's slots are sized for maxMtu; a larger network MTU is capped.
+      const mtu = Math.min(net.mtu ?? opts.defaultMtu, opts.maxMtu);
+      if (net.mtu && net.mtu > opts.maxMtu) opts.log.warn({ network: net.name, mtu: net.mtu, cap: opts.maxMtu }, 'network MTU above what the underlay carries; capped');
       const tapDev = tapName(net.vni);
       await ensureBridge(net.vni, { mtu });
       let tap: NativeTapPort;

@@ -110,16 +110,20 @@ export class Topology {
    * A namespace attached to host i's bridge ovbr-<vni> (which the agent must have made).
    * The MAC is locally administered and derived from the index, so tests can predict it.
    */
-  addEndpoint(host: number, vni: number, ip: string, prefix: number, opts: { mtu?: number; name?: string } = {}): LabEndpoint {
+  addEndpoint(host: number, vni: number, ip: string, prefix: number, opts: { mtu?: number; name?: string; ipv6?: boolean } = {}): LabEndpoint {
     const n = this.endpoints.length + 1;
     const ns = opts.name ? `${this.prefix}-${opts.name}` : `${this.prefix}-e${n}`;
     const hostIf = `ve${n}`;
     const mac = `02:0e:00:00:${(host & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`;
     this.#addNs(ns);
+    // Without IPv6 an endpoint sends no DAD/RS/MLD multicast, for tests that count frames.
+    if (opts.ipv6 === false) run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
     const hns = this.hostNs(host);
     run(['ip', 'link', 'add', 'eth0', 'netns', ns, 'address', mac, 'type', 'veth', 'peer', 'name', hostIf, 'netns', hns]);
     // Endpoints take the overlay's MTU: the bridge drops frames larger than its TAP's MTU.
     const mtu = String(opts.mtu ?? this.#bridgeMtu(hns, vni));
+    // The bridge port itself needs no IPv6 address (and would otherwise probe into the overlay).
+    run(['ip', '-n', hns, 'link', 'set', hostIf, 'addrgenmode', 'none']);
     run(['ip', '-n', hns, 'link', 'set', hostIf, 'mtu', mtu, 'master', `ovbr-${vni}`, 'up']);
     run(['ip', '-n', ns, 'link', 'set', 'eth0', 'mtu', mtu]);
     run(['ip', '-n', ns, 'addr', 'add', `${ip}/${prefix}`, 'dev', 'eth0', ...(ip.includes(':') ? ['nodad'] : [])]);

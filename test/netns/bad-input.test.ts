@@ -45,7 +45,7 @@ describe('bad input', () => {
     send(3, [vx('08', 42) + FRAME]);           // well formed, but h3 is not a peer
     await new Promise((r) => setTimeout(r, 500));
     const after = (await lab.agents[0].status()).counters;
-    for (const reason of ['drop_too_short', 'drop_bad_flags', 'drop_reserved_bits', 'drop_unknown_vni', 'drop_inner_too_short', 'drop_unknown_peer']) {
+    for (const reason of ['too_short', 'bad_flags', 'reserved_bits', 'unknown_vni', 'inner_too_short', 'unknown_peer']) {
       expect(counter(after, reason) - counter(before, reason), reason).toBe(1);
     }
     expect(lab.agents[0].exitCode).toBeNull();

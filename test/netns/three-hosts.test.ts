@@ -18,7 +18,7 @@ describe('three hosts: flooding and learning', () => {
   beforeAll(async () => {
     lab = makeLab(3);
     await startStaticAgents(lab, [{ name: 'demo', vni: 42 }]);
-    for (let i = 1; i <= 3; i++) lab.topo.addEndpoint(i, 42, `10.77.0.${i}`, 24);
+    for (let i = 1; i <= 3; i++) lab.topo.addEndpoint(i, 42, `10.77.0.${i}`, 24, { ipv6: false });
   });
   afterAll(async () => { await lab?.destroy(); });
 
@@ -39,8 +39,9 @@ describe('three hosts: flooding and learning', () => {
     expect(ping(lab, e1, '10.77.0.2', 20)).toMatch(/20 received/);
     const c1 = await netCounters(lab, 1);
     expect(counter(c1, 'unicast_frames') - uni1).toBeGreaterThanOrEqual(20);
-    // h3 sees none of that conversation (a stray neighbour probe at most).
-    expect(counter(await netCounters(lab, 3), 'rx_frames') - base3).toBeLessThanOrEqual(2);
+    // Flooded, the 20 requests would all reach h3. Unicast, h3 sees none of them: only stray
+    // link-up multicast (MLD reports of the fresh bridge ports) may still arrive.
+    expect(counter(await netCounters(lab, 3), 'rx_frames') - base3).toBeLessThan(8);
   });
 
   it('every endpoint reaches every other', () => {

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { callAgent } from '../../daemon/control-socket.js';
 import { CONFIG_DEFAULTS } from '../../daemon/config.js';
 import { printJson, printTable } from '../output.js';
+import { DROP_COUNTER_NAMES } from '../../daemon/agent-api.js';
 import type { AgentStatus, FdbRow, PeerRow } from '../../daemon/agent-api.js';
 
 interface Common { 'control-socket': string; json: boolean }
@@ -25,7 +26,7 @@ export const statusCommand: CommandModule<object, Common> = {
     process.stdout.write(`fdb: ${s.fdb.size}/${s.fdb.capacity} entries  peers: ${s.peers}\n\n`);
     printTable(['NETWORK', 'VNI', 'BRIDGE', 'TAP', 'MTU', 'RX FRAMES', 'TX FRAMES', 'FLOODED'],
       s.networks.map((n) => [n.name, n.vni, n.bridge, n.tap, n.mtu, n.counters.rx_frames ?? 0, n.counters.tx_frames ?? 0, n.counters.flooded_frames ?? 0]));
-    const drops = Object.entries(s.counters).filter(([k, v]) => k.startsWith('drop') && v > 0);
+    const drops = Object.entries(s.counters).filter(([k, v]) => DROP_COUNTER_NAMES.includes(k) && v > 0);
     if (drops.length) process.stdout.write(`\ndrops: ${drops.map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
   },
 };

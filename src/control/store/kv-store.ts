@@ -30,7 +30,10 @@ export type WatchEvent =
 export interface Registration {
   /** Stops the keep-alive and deletes the key at once (graceful leave). */
   release(): Promise<void>;
-  /** Resolves when the registration is lost (TTL expired, session invalidated); re-register then. */
+  /**
+   * Resolves when the registration is lost (TTL expired, session invalidated, or no renewal got
+   * through for a whole TTL); re-register then. Not resolved by release() or the store's close().
+   */
   readonly lost: Promise<void>;
 }
 
@@ -53,7 +56,15 @@ export interface KvStore {
    * again. Errors are reported through onError and retried with capped backoff, never thrown.
    */
   watch(prefix: string, onEvent: (e: WatchEvent) => void, opts: { signal: AbortSignal; onError?: (err: unknown) => void }): void;
-  /** Puts `key` bound to a TTL lease/session that is kept alive until released or lost. */
+  /**
+   * Puts `key` bound to a TTL lease/session that is kept alive (renewed every TTL/3) until
+   * released or lost. Rejects with retryable OVN_ERR_STORE_CONFLICT while another live
+   * registration holds the key (e.g. our previous life's, until its TTL runs out).
+   */
   register(key: string, value: string, ttlSeconds: number): Promise<Registration>;
+  /**
+   * Ends every watch of this client and stops keep-alives without releasing: registrations
+   * then expire after their TTL, as if the process had died.
+   */
   close(): Promise<void>;
 }
