@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { describeError, isOvnError } from '../lib/errors.js';
 import { agentCommand } from './commands/agent.js';
+import { storeCommand } from './commands/store.js';
 import { statusCommand, peersCommand, fdbCommand } from './commands/inspect-agent.js';
 import { networkCreateCommand, networkLsCommand, networkInspectCommand, networkRmCommand } from './commands/networks.js';
 
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(networkLsCommand)
     .command(networkInspectCommand)
     .command(networkRmCommand)
+    .command(storeCommand)
     .demandCommand(1, 'Give a command; see ovnetd --help.')
     .strict()
     .recommendCommands()

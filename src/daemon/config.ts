@@ -193,6 +193,8 @@ export function buildConfig(file: Record<string, unknown>, flags: Record<string,
   if (!Array.isArray(peers)) fail('peers', 'must be an array');
   cfg.peers = peers.map((p, i) => parsePeer(`peers[${i}]`, p, port));
   checkFamilies(cfg);
+  if (cfg.store && cfg.networks.length) fail('networks', 'not allowed with a store: networks come from the store (ovnetd create)');
+  if (cfg.store && cfg.peers.length) fail('peers', 'not allowed with a store: peers find each other through the store');
   return cfg;
 }
 
