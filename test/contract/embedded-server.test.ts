@@ -12,6 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedStoreServer, type EmbeddedStoreOptions } from '../../src/control/store/embedded-server.js';
 import { openStore } from '../../src/control/store/store-url.js';
 import type { KvStore } from '../../src/control/store/kv-store.js';
+import { KvState } from '../../src/control/store/embedded/kv-state.js';
+import { systemClock } from '../../src/lib/clock.js';
 
 const dirs: string[] = [];
 const servers: EmbeddedStoreServer[] = [];
@@ -231,6 +233,39 @@ describe('embedded server: persistence', () => {
     appendFileSync(join(dir, 'snapshot.json'), 'garbage');
     const broken = new EmbeddedStoreServer({ dataDir: dir, port: 0 });
     await expect(broken.start()).rejects.toMatchObject({ code: 'OVN_ERR_STORE_PROTOCOL' });
+  });
+});
+
+describe('embedded server: failures', () => {
+  it('refuses an unusable data dir or a busy port with OVN_ERR_CONFIG', async () => {
+    await expect(new EmbeddedStoreServer({ dataDir: '/etc/hostname/sub', port: 0 }).start()).rejects.toMatchObject({ code: 'OVN_ERR_CONFIG' });
+    const first = await startServer({ dataDir: newDir() });
+    const clash = new EmbeddedStoreServer({ dataDir: newDir(), port: first.port });
+    await expect(clash.start()).rejects.toMatchObject({ code: 'OVN_ERR_CONFIG', message: expect.stringMatching(/cannot listen/) });
+  });
+
+  it('undoes a commit whose persistence failed', () => {
+    let failing = false;
+    const commits: number[] = [];
+    const state = new KvState(systemClock, {
+      sessionBehavior: () => undefined,
+      persist: () => { if (failing) throw new Error('ENOSPC'); },
+      onCommit: (rec) => commits.push(rec.index),
+    }, { index: 0, floor: 0, entries: [], tombstones: [] });
+    const w1 = state.begin();
+    w1.set('a', Buffer.from('1'), 0);
+    w1.commit();
+    failing = true;
+    const w2 = state.begin();
+    w2.set('a', Buffer.from('2'), 0);
+    w2.delete('a');
+    w2.set('b', Buffer.from('3'), 0);
+    expect(() => w2.commit()).toThrow(/ENOSPC/);
+    expect(state.get('a')?.value.toString()).toBe('1');
+    expect(state.get('b')).toBeUndefined();
+    expect(state.tombstones.has('a')).toBe(false);
+    expect(state.index).toBe(1);
+    expect(commits).toEqual([1]);
   });
 });
 

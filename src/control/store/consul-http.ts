@@ -32,11 +32,6 @@ export function consulStatus(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** The response body of a failed call (papi decodes JSON bodies). */
-export function consulErrorBody(err: unknown): unknown {
-  return field(field(err, 'response'), 'body');
-}
-
 export function toStoreError(err: unknown, what: string, url: string): OvnError {
   if (isOvnError(err)) return err;
   const status = consulStatus(err);

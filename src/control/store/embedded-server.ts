@@ -14,7 +14,7 @@ import { ChangeNotifier } from './embedded/change-notifier.js';
 import type { RouteContext } from './embedded/context.js';
 import { HttpError, parseTarget, requireMethod, sendJson, sendText } from './embedded/http-io.js';
 import { handleKv } from './embedded/kv-routes.js';
-import { KvState } from './embedded/kv-state.js';
+import { KvState, type KvStateData } from './embedded/kv-state.js';
 import { DataDir } from './embedded/persistence.js';
 import { handleSession } from './embedded/session-routes.js';
 import { SessionTable } from './embedded/sessions.js';
@@ -73,44 +73,58 @@ export class EmbeddedStoreServer {
 
   async start(): Promise<void> {
     if (this.#running) return;
-    const clock = this.#opts.clock ?? systemClock;
     const data = new DataDir(this.#opts.dataDir, this.#opts.fsync ?? true);
-    const loaded = this.#load(data);
+    const ctx = this.#context(data, this.#load(data));
+    const running: Running = { server: createServer(), ctx, data, sockets: new Set(), aborts: new Set() };
+    await this.#listen(running);
+    this.#port = (running.server.address() as AddressInfo).port;
+    ctx.address = `${this.host}:${this.#port}`;
+    this.#running = running;
+  }
+
+  /** Wires the KV table, sessions, persistence and blocking-query wake-ups together. */
+  #context(data: DataDir, loaded: KvStateData): RouteContext {
+    const clock = this.#opts.clock ?? systemClock;
     const notifier = new ChangeNotifier(clock);
     const compactEvery = this.#opts.compactEvery ?? 1000;
-    let state: KvState;
-    const sessions = new SessionTable(clock, (s) => state.endSession(s.id, s.behavior, s.lockDelayMs));
-    state = new KvState(clock, {
+    const sessions = new SessionTable(clock, (s) => {
+      // Runs from TTL timers too: a failing disk must not crash the server. The keys stay
+      // until the next start, whose reload drops keys of sessions that no longer exist.
+      try { kv.endSession(s.id, s.behavior, s.lockDelayMs); } catch { /* see above */ }
+    });
+    const kv: KvState = new KvState(clock, {
       sessionBehavior: (id) => sessions.get(id)?.behavior,
+      persist: (rec) => data.append(rec),
       onCommit: (rec) => {
-        data.append(rec);
-        if (data.walLines >= compactEvery) data.writeSnapshot(state.snapshot());
         notifier.notify([...rec.puts.map((e) => e.key), ...rec.deletes]);
+        if (data.walLines < compactEvery) return;
+        try { data.writeSnapshot(kv.snapshot()); } catch { /* the log still has it all; retried next commit */ }
       },
     }, loaded);
-    const ctx: RouteContext = {
-      state, sessions, notifier, clock,
+    return {
+      state: kv, sessions, notifier, clock,
       minSessionTtlMs: (this.#opts.minSessionTtlSeconds ?? 1) * 1000,
       address: `${this.host}:${this.#port}`,
     };
-    const running: Running = { server: createServer(), ctx, data, sockets: new Set(), aborts: new Set() };
-    running.server.on('request', (req, res) => this.#serve(running, req, res));
-    running.server.on('connection', (s: Socket) => { running.sockets.add(s); s.once('close', () => running.sockets.delete(s)); });
-    running.server.on('clientError', (_err, socket: Socket) => {
+  }
+
+  async #listen(r: Running): Promise<void> {
+    r.server.on('request', (req, res) => this.#serve(r, req, res));
+    r.server.on('connection', (s: Socket) => { r.sockets.add(s); s.once('close', () => r.sockets.delete(s)); });
+    r.server.on('clientError', (_err, socket: Socket) => {
       // Answer only if nothing was sent yet: garbage after a response must not become a 2nd reply.
       if (socket.writable && socket.bytesWritten === 0) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
     });
     await new Promise<void>((resolve, reject) => {
-      running.server.once('error', (err) => {
-        data.close();
+      r.server.once('error', (err) => {
+        r.data.close();
         reject(new OvnError('OVN_ERR_CONFIG', `embedded store cannot listen on ${this.host}:${this.#port}: ${err.message}`, { cause: err }));
       });
-      running.server.listen(this.#port, this.host, () => resolve());
+      r.server.listen(this.#port, this.host, () => resolve());
     });
-    this.#port = (running.server.address() as AddressInfo).port;
-    ctx.address = `${this.host}:${this.#port}`;
-    this.#running = running;
+    // Accept errors (e.g. EMFILE) after listening must not crash the process.
+    r.server.on('error', () => {});
   }
 
   /** Stops listening, drops every connection (blocking queries included) and closes the files. */
@@ -128,15 +142,20 @@ export class EmbeddedStoreServer {
   }
 
   /** Loads persisted state and applies the end of every (non-persisted) session to its keys. */
-  #load(data: DataDir): ReturnType<DataDir['load']> {
-    const loaded = data.load();
-    const state = new KvState(systemClock, { sessionBehavior: () => undefined, onCommit: () => {} }, loaded);
-    const orphans = new Map<string, 'delete' | 'release'>();
-    for (const e of state.entries.values()) if (e.session) orphans.set(e.session, e.lockBehavior ?? 'release');
-    for (const [id, behavior] of orphans) state.endSession(id, behavior, 0);
-    const snapshot = state.snapshot();
-    data.writeSnapshot(snapshot);
-    return snapshot;
+  #load(data: DataDir): KvStateData {
+    try {
+      const state = new KvState(systemClock, { sessionBehavior: () => undefined, persist: () => {}, onCommit: () => {} }, data.load());
+      const orphans = new Map<string, 'delete' | 'release'>();
+      for (const e of state.entries.values()) if (e.session) orphans.set(e.session, e.lockBehavior ?? 'release');
+      for (const [id, behavior] of orphans) state.endSession(id, behavior, 0);
+      const snapshot = state.snapshot();
+      data.writeSnapshot(snapshot);
+      return snapshot;
+    } catch (err) {
+      data.close();
+      if (err instanceof OvnError) throw err;
+      throw new OvnError('OVN_ERR_CONFIG', `embedded store cannot use data dir ${data.dir}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
   }
 
   #serve(r: Running, req: IncomingMessage, res: ServerResponse): void {

@@ -37,7 +37,9 @@ export interface KvStateData {
 export interface KvStateHooks {
   /** Session lookup for acquire: undefined when the session does not exist. */
   sessionBehavior(id: string): SessionBehavior | undefined;
-  /** Called after every commit that changed something (persistence, blocking-query wake-ups). */
+  /** Makes a commit durable before it becomes visible; if it throws, the commit is undone. */
+  persist(rec: CommitRecord): void;
+  /** Called after every commit that changed something (blocking-query wake-ups, compaction). */
   onCommit(rec: CommitRecord): void;
 }
 
@@ -208,12 +210,22 @@ export class KvWrite {
       const e = this.state.entries.get(key);
       if (e) rec.puts.push(e); else rec.deletes.push(key);
     }
+    try {
+      this.state.hooks.persist(rec);
+    } catch (err) {
+      this.#revert();
+      throw err;
+    }
     this.state.applyCommit(rec);
     return rec;
   }
 
   rollback(): void {
     this.#finish();
+    this.#revert();
+  }
+
+  #revert(): void {
     for (const [key, prior] of this.#undo) {
       if (prior.entry) this.state.entries.set(key, prior.entry); else this.state.entries.delete(key);
       if (prior.tomb !== undefined) this.state.tombstones.set(key, prior.tomb); else this.state.tombstones.delete(key);

@@ -120,6 +120,8 @@ export class DataDir {
       throw corrupt(this.#snapshotPath, 'unexpected structure');
     }
     if (!s.entries.every(isEntry)) throw corrupt(this.#snapshotPath, 'bad entry');
+    const isTomb = (t: unknown): boolean => Array.isArray(t) && typeof t[0] === 'string' && Number.isSafeInteger(t[1]);
+    if (!s.tombstones.every(isTomb)) throw corrupt(this.#snapshotPath, 'bad tombstone');
     return s as SnapshotFile;
   }
 
