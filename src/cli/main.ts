@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { describeError, isOvnError } from '../lib/errors.js';
 import { agentCommand } from './commands/agent.js';
 import { storeCommand } from './commands/store.js';
+import { labCommand } from './commands/lab.js';
 import { statusCommand, peersCommand, fdbCommand } from './commands/inspect-agent.js';
 import { networkCreateCommand, networkLsCommand, networkInspectCommand, networkRmCommand } from './commands/networks.js';
 
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(networkInspectCommand)
     .command(networkRmCommand)
     .command(storeCommand)
+    .command(labCommand)
     .demandCommand(1, 'Give a command; see ovnetd --help.')
     .strict()
     .recommendCommands()

@@ -21,7 +21,9 @@ import type { DesiredState } from './desired-state.js';
 import { NativeUnderlayPort } from '../io/udp-port.js';
 import { sdNotify } from '../io/notify.js';
 import { addressOfInterface, underlayMtuFor, overlayMtu } from '../host/mtu.js';
-import type { AgentConfig } from './config.js';
+import { parseMetricsAddress, type AgentConfig } from './config.js';
+import { buildRegistry, serveMetrics } from './metrics.js';
+import type { Server } from 'node:http';
 import { ControlServer } from './control-socket.js';
 import { Reconciler } from './reconciler.js';
 import { hostDeviceOps, removeLeftovers } from './devices.js';
@@ -48,6 +50,7 @@ export class Agent {
   cluster: ClusterSource | undefined;
   #control: ControlServer;
   #timer: NodeJS.Timeout | undefined;
+  #metrics: Server | undefined;
   #stopping = false;
 
   private constructor(cfg: AgentConfig, log: Logger) {
@@ -99,6 +102,8 @@ export class Agent {
     if (!cfg.store && this.reconciler.failures > 0) throw new OvnError('OVN_ERR_DEVICE', 'could not set up the configured networks (see the log above)');
     this.dataplane.start();
     if (cfg.store) await this.#joinCluster(address, stateFile);
+    const metricsAddr = parseMetricsAddress(cfg.metrics);
+    if (metricsAddr) this.#metrics = await serveMetrics(buildRegistry(this.#metricsSource()), metricsAddr);
     this.#timer = setInterval(() => this.dataplane.tick(), TICK_MS);
     // Methods answer only once the agent forwards: 'status' answering means ready.
     registerAgentMethods(this.#control, this);
@@ -118,6 +123,16 @@ export class Agent {
     this.cluster.start();
   }
 
+  #metricsSource() {
+    return {
+      counters: () => this.dataplane.counters(),
+      store: () => {
+        const h = this.cluster?.healthReport();
+        return { configured: !!this.cluster, healthy: h?.health === 'ok', watchErrors: h?.watchErrors ?? 0, corruptEntries: h?.corruptEntries ?? 0 };
+      },
+    };
+  }
+
   async #underlayMtu(address: string, listen: string): Promise<number> {
     for (const a of [address, listen]) {
       try {
@@ -134,6 +149,7 @@ export class Agent {
     sdNotify('STOPPING=1');
     if (this.#timer) clearInterval(this.#timer);
     await this.#control.close();
+    if (this.#metrics) await new Promise((r) => this.#metrics!.close(r));
     await this.cluster?.stop();
     await this.store?.close().catch(() => undefined);
     this.dataplane?.close();

@@ -193,9 +193,18 @@ export function buildConfig(file: Record<string, unknown>, flags: Record<string,
   if (!Array.isArray(peers)) fail('peers', 'must be an array');
   cfg.peers = peers.map((p, i) => parsePeer(`peers[${i}]`, p, port));
   checkFamilies(cfg);
+  parseMetricsAddress(cfg.metrics);
   if (cfg.store && cfg.networks.length) fail('networks', 'not allowed with a store: networks come from the store (ovnetd create)');
   if (cfg.store && cfg.peers.length) fail('peers', 'not allowed with a store: peers find each other through the store');
   return cfg;
+}
+
+export function parseMetricsAddress(s: string): { host: string; port: number } | undefined {
+  if (s === 'off') return undefined;
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !parseIp(m[1]) || !(port >= 1 && port <= 65535)) fail('metrics', `expected ADDRESS:PORT or "off", got ${show(s)}`);
+  return { host: m[1], port };
 }
 
 function checkFamilies(cfg: AgentConfig): void {
