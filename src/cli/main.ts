@@ -4,6 +4,7 @@ import { describeError, isOvnError } from '../lib/errors.js';
 import { agentCommand } from './commands/agent.js';
 import { storeCommand } from './commands/store.js';
 import { labCommand } from './commands/lab.js';
+import { doctorCommand } from './commands/doctor.js';
 import { statusCommand, peersCommand, fdbCommand } from './commands/inspect-agent.js';
 import { networkCreateCommand, networkLsCommand, networkInspectCommand, networkRmCommand } from './commands/networks.js';
 
@@ -23,6 +24,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(networkRmCommand)
     .command(storeCommand)
     .command(labCommand)
+    .command(doctorCommand)
     .demandCommand(1, 'Give a command; see ovnetd --help.')
     .strict()
     .recommendCommands()

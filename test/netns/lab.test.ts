@@ -45,6 +45,24 @@ describe('ovnetd lab', () => {
     expect(again.stderr.trim().split('\n').pop()).toMatch(/already up.*lab down/);
   });
 
+  it('doctor agrees with a healthy lab, and reports each difference made by hand', (ctx) => {
+    if (foreignLab) return ctx.skip();
+    const doctor = () => spawnSync('ip', ['netns', 'exec', 'ovlab-h1', process.execPath, OVNETD_BIN, 'doctor', '--json',
+      '--control-socket', '/run/ovnetd-lab/h1/ovnetd.sock'], { encoding: 'utf8', timeout: 30_000 });
+    const ok = doctor();
+    expect(ok.stdout).toMatch(/"ok": true/);
+    expect(ok.status).toBe(0);
+    spawnSync('ip', ['-n', 'ovlab-h1', 'link', 'add', 'ovbr-999', 'type', 'bridge']);
+    spawnSync('ip', ['-n', 'ovlab-h1', 'link', 'set', 'ovtap-4242', 'nomaster']);
+    const bad = doctor();
+    expect(bad.status).toBe(1);
+    const kinds = (JSON.parse(bad.stdout) as { findings: { kind: string }[] }).findings.map((f) => f.kind).sort();
+    expect(kinds).toEqual(['leftover-device', 'tap-not-in-bridge']);
+    spawnSync('ip', ['-n', 'ovlab-h1', 'link', 'del', 'ovbr-999']);
+    spawnSync('ip', ['-n', 'ovlab-h1', 'link', 'set', 'ovtap-4242', 'master', 'ovbr-4242']);
+    expect(doctor().status).toBe(0);
+  });
+
   it('down removes everything, also after its processes were killed, and twice', (ctx) => {
     if (foreignLab) return ctx.skip();
     const agent = readLabState()!.pids.find((p) => p.name === 'agent-h2')!;
