@@ -22,7 +22,6 @@ import { NativeUnderlayPort } from '../io/udp-port.js';
 import { sdNotify } from '../io/notify.js';
 import { addressOfInterface, underlayMtuFor, overlayMtu } from '../host/mtu.js';
 import { parseMetricsAddress, type AgentConfig } from './config.js';
-import { buildRegistry, serveMetrics } from './metrics.js';
 import type { Server } from 'node:http';
 import { ControlServer } from './control-socket.js';
 import { Reconciler } from './reconciler.js';
@@ -78,8 +77,10 @@ export class Agent {
     mkdirSync(cfg.stateDir, { recursive: true });
     this.hostId = cfg.store ? loadHostId(cfg.stateDir) : address;
     await this.#control.listen();
-    this.underlay = NativeUnderlayPort.open({ address: listen, port: cfg.port, srcPorts: cfg.sourcePorts });
+    this.underlay = NativeUnderlayPort.open({ address: listen, port: cfg.port, srcPorts: cfg.sourcePorts, offload: cfg.offload });
     const mtu = await this.#underlayMtu(address, listen);
+    // Segments of a super-frame must each fit the underlay MTU (outer IPv4 + UDP: 28 bytes, IPv6: 48).
+    if (cfg.offload) this.underlay.setMaxDatagram(mtu - (family === 4 ? 28 : 48));
     this.underlayInfo = { address, listen, port: cfg.port, mtu, family };
     const taps = { open: (vni: number): TapPort => {
       const t = this.reconciler.tapFor(vni);
@@ -93,7 +94,7 @@ export class Agent {
       // A slot holds the largest frame plus headroom and the VXLAN header, rounded to 64 bytes.
       slotSize: Math.ceil((HEADROOM + VXLAN_HEADER_LEN + L2_OVERHEAD + maxMtu) / 64) * 64,
     });
-    const ops = hostDeviceOps({ defaultMtu: overlayMtu(mtu, family), maxMtu, log: this.log });
+    const ops = hostDeviceOps({ defaultMtu: overlayMtu(mtu, family), maxMtu, log: this.log, offload: cfg.offload });
     this.reconciler = new Reconciler(ops, this.dataplane, this.log);
     const stateFile = join(cfg.stateDir, 'last-state.json');
     const desired = cfg.store ? ClusterSource.loadSaved(stateFile, this.log) ?? { networks: [], peers: [], pinned: [] } : staticDesiredState(cfg);
@@ -103,7 +104,10 @@ export class Agent {
     this.dataplane.start();
     if (cfg.store) await this.#joinCluster(address, stateFile);
     const metricsAddr = parseMetricsAddress(cfg.metrics);
-    if (metricsAddr) this.#metrics = await serveMetrics(buildRegistry(this.#metricsSource()), metricsAddr);
+    if (metricsAddr) {
+      const { buildRegistry, serveMetrics } = await import('./metrics.js'); // prom-client only when asked for
+      this.#metrics = await serveMetrics(buildRegistry(this.#metricsSource()), metricsAddr);
+    }
     this.#timer = setInterval(() => this.dataplane.tick(), TICK_MS);
     // Methods answer only once the agent forwards: 'status' answering means ready.
     registerAgentMethods(this.#control, this);

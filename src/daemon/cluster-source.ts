@@ -7,6 +7,7 @@
  */
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import type { Logger } from '../lib/log.js';
+import { isOvnError } from '../lib/errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { KvStore, Registration, WatchEvent } from '../control/store/kv-store.js';
 import { Backoff, sleep } from '../control/store/backoff.js';
@@ -125,11 +126,13 @@ export class ClusterSource {
   async #registerLoop(signal: AbortSignal): Promise<void> {
     const backoff = new Backoff(250, MAX_BACKOFF_MS);
     const key = this.#o.keys.host(this.#o.self.id);
+    let takeovers = 0;
     while (!signal.aborted) {
       try {
         this.#registration = await this.#o.store.register(key, encodeHost(this.#o.self), this.#o.ttlSeconds);
         if (signal.aborted) break;
         backoff.reset();
+        takeovers = 0;
         this.#setHealth('ok');
         this.#o.log.info({ key }, 'registered in the store');
         await Promise.race([this.#registration.lost, new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
@@ -137,11 +140,31 @@ export class ClusterSource {
         this.#registration = undefined;
         this.#o.log.warn('store registration lost; registering again');
       } catch (e) {
-        this.#registerErrors++;
         this.#registration = undefined;
+        // Two agents sharing one state directory would fight over the key: take over a few
+        // times in a row at most, then back off like any other failure.
+        if (isOvnError(e, 'OVN_ERR_STORE_CONFLICT') && takeovers++ < 3 && (await this.#takeOver(key))) continue;
+        this.#registerErrors++;
         this.#setHealth('degraded', e);
         await sleep(this.#o.clock, backoff.next(), signal);
       }
+    }
+  }
+
+  /**
+   * The host key is named after this host's id, which lives in this host's state directory:
+   * a live registration holding it can only be our own previous life (killed before it could
+   * deregister). Waiting for its TTL would drop us from every peer meanwhile, so remove it.
+   */
+  async #takeOver(key: string): Promise<boolean> {
+    try {
+      const cur = await this.#o.store.get(key);
+      if (!cur) return true;
+      const ok = await this.#o.store.delete(key, cur.modifyIndex);
+      if (ok) this.#o.log.info({ key }, 'removed the registration of a previous run of this host');
+      return ok;
+    } catch {
+      return false;
     }
   }
 

@@ -7,8 +7,6 @@ import { readFileSync } from 'node:fs';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { OvnError } from '../../lib/errors.js';
 import type { KvStore } from './kv-store.js';
-import { ConsulStore } from './consul-store.js';
-import { EtcdStore } from './etcd-store.js';
 import { withKeyPrefix } from './key-prefix.js';
 
 export interface StoreOptions {
@@ -82,12 +80,14 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<K
   const requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
   const prefix = opts.prefix ?? '';
   if (prefix.includes('\0')) throw new OvnError('OVN_ERR_CONFIG', 'store key prefix must not contain NUL');
+  // Each backend's client is loaded only when used: etcd3 pulls in gRPC, which costs a few
+  // hundred milliseconds of start-up that a Consul user (and a restarting agent) should not pay.
   const store: KvStore = p.kind === 'consul'
-    ? new ConsulStore({
+    ? new (await import('./consul-store.js')).ConsulStore({
       host: p.host, port: p.port, secure: p.secure, ca, clock, requestTimeoutMs,
       token: opts.token ?? (process.env.CONSUL_HTTP_TOKEN || undefined),
       watchWaitSeconds: opts.watchWaitSeconds ?? 60,
     })
-    : new EtcdStore({ host: p.host, port: p.port, secure: p.secure, ca, clock, requestTimeoutMs });
+    : new (await import('./etcd-store.js')).EtcdStore({ host: p.host, port: p.port, secure: p.secure, ca, clock, requestTimeoutMs });
   return withKeyPrefix(store, prefix);
 }
