@@ -19,7 +19,8 @@ import { KeyLayout, HOST_ID_RE } from '../control/keys.js';
 import { ClusterSource } from './cluster-source.js';
 import type { DesiredState } from './desired-state.js';
 import { NativeUnderlayPort } from '../io/udp-port.js';
-import { sdNotify } from '../io/notify.js';
+import { ServiceNotifier } from './systemd.js';
+import { CAP_NET_ADMIN, hasEffectiveCapability } from '../host/capabilities.js';
 import { addressOfInterface, underlayMtuFor, overlayMtu } from '../host/mtu.js';
 import { parseMetricsAddress, type AgentConfig } from './config.js';
 import type { Server } from 'node:http';
@@ -51,6 +52,7 @@ export class Agent {
   #timer: NodeJS.Timeout | undefined;
   #metrics: Server | undefined;
   #stopping = false;
+  readonly #service = new ServiceNotifier();
 
   private constructor(cfg: AgentConfig, log: Logger) {
     this.cfg = cfg;
@@ -71,6 +73,9 @@ export class Agent {
 
   async #start(): Promise<void> {
     const cfg = this.cfg;
+    if (!hasEffectiveCapability(CAP_NET_ADMIN)) {
+      throw new OvnError('OVN_ERR_PERMISSION', 'the agent needs CAP_NET_ADMIN to make bridges and TAP devices: run it as root, or as a user granted the capability (AmbientCapabilities=CAP_NET_ADMIN in scripts/ovnetd.service)');
+    }
     const address = cfg.advertise ?? (await addressOfInterface(cfg.advertiseInterface!));
     const family = parseIp(address)!.family;
     const listen = cfg.listen ?? address;
@@ -111,7 +116,7 @@ export class Agent {
     this.#timer = setInterval(() => this.dataplane.tick(), TICK_MS);
     // Methods answer only once the agent forwards: 'status' answering means ready.
     registerAgentMethods(this.#control, this);
-    sdNotify('READY=1');
+    this.#service.ready(`forwarding: ${desired.networks.length} networks, ${desired.peers.length} peers, underlay ${address}:${cfg.port}`);
     this.log.info({ address, listen, port: cfg.port, underlayMtu: mtu, networks: desired.networks.length, peers: desired.peers.length }, 'agent ready');
   }
 
@@ -150,7 +155,7 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    sdNotify('STOPPING=1');
+    this.#service.stopping();
     if (this.#timer) clearInterval(this.#timer);
     await this.#control.close();
     if (this.#metrics) await new Promise((r) => this.#metrics!.close(r));
