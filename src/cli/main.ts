@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { describeError, isOvnError } from '../lib/errors.js';
 import { agentCommand } from './commands/agent.js';
+import { attachCommand, detachCommand, endpointsCommand } from './commands/endpoints.js';
 import { storeCommand } from './commands/store.js';
 import { labCommand } from './commands/lab.js';
 import { doctorCommand } from './commands/doctor.js';
@@ -22,6 +23,9 @@ export async function main(argv: string[]): Promise<void> {
     .command(networkLsCommand)
     .command(networkInspectCommand)
     .command(networkRmCommand)
+    .command(attachCommand)
+    .command(detachCommand)
+    .command(endpointsCommand)
     .command(storeCommand)
     .command(labCommand)
     .command(doctorCommand)

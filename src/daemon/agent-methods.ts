@@ -2,6 +2,7 @@
 import { OvnError } from '../lib/errors.js';
 import { bridgeName, tapName } from '../host/names.js';
 import type { ControlServer } from './control-socket.js';
+import { registerEndpointMethods } from './endpoints.js';
 import type { Agent } from './agent.js';
 import type { AgentStatus, FdbRow, PeerRow } from './agent-api.js';
 
@@ -10,6 +11,7 @@ export function registerAgentMethods(server: ControlServer, agent: Agent): void 
     .handle('status', () => status(agent))
     .handle('peers', () => peers(agent))
     .handle('fdb', (p) => fdb(agent, typeof p.network === 'string' ? p.network : undefined));
+  registerEndpointMethods(server, agent);
 }
 
 export function status(agent: Agent): AgentStatus {

@@ -19,6 +19,7 @@ import { KeyLayout, HOST_ID_RE } from '../control/keys.js';
 import { ClusterSource } from './cluster-source.js';
 import type { DesiredState } from './desired-state.js';
 import { NativeUnderlayPort } from '../io/udp-port.js';
+import { DataplaneWorkers, fanOut } from '../io/dataplane-workers.js';
 import { ServiceNotifier } from './systemd.js';
 import { CAP_NET_ADMIN, hasEffectiveCapability } from '../host/capabilities.js';
 import { addressOfInterface, underlayMtuFor, overlayMtu } from '../host/mtu.js';
@@ -29,6 +30,7 @@ import { Reconciler } from './reconciler.js';
 import { hostDeviceOps, removeLeftovers } from './devices.js';
 import { staticDesiredState } from './static-peers.js';
 import { registerAgentMethods } from './agent-methods.js';
+import { EndpointService } from './endpoints.js';
 
 export const VERSION = '0.1.0';
 const TICK_MS = 1000;
@@ -44,10 +46,12 @@ export class Agent {
   dataplane!: Dataplane;
   reconciler!: Reconciler;
   underlay!: NativeUnderlayPort;
+  workers: DataplaneWorkers | undefined;
   underlayInfo!: UnderlayInfo;
   hostId = '';
   store: KvStore | undefined;
   cluster: ClusterSource | undefined;
+  endpoints: EndpointService | undefined;
   #control: ControlServer;
   #timer: NodeJS.Timeout | undefined;
   #metrics: Server | undefined;
@@ -82,7 +86,9 @@ export class Agent {
     mkdirSync(cfg.stateDir, { recursive: true });
     this.hostId = cfg.store ? loadHostId(cfg.stateDir) : address;
     await this.#control.listen();
-    this.underlay = NativeUnderlayPort.open({ address: listen, port: cfg.port, srcPorts: cfg.sourcePorts, offload: cfg.offload });
+    // Data-plane threads (io/dataplane-workers.ts); 1 unless OVNETD_WORKERS asks for more.
+    const workerCount = Math.max(1, Math.min(16, Number(process.env.OVNETD_WORKERS) || 1));
+    this.underlay = NativeUnderlayPort.open({ address: listen, port: cfg.port, srcPorts: cfg.sourcePorts, offload: cfg.offload, reusePort: workerCount > 1 });
     const mtu = await this.#underlayMtu(address, listen);
     // Segments of a super-frame must each fit the underlay MTU (outer IPv4 + UDP: 28 bytes, IPv6: 48).
     if (cfg.offload) this.underlay.setMaxDatagram(mtu - (family === 4 ? 28 : 48));
@@ -93,14 +99,20 @@ export class Agent {
       return t;
     } };
     const maxMtu = Math.max(overlayMtu(mtu, family), ...cfg.networks.map((n) => n.mtu ?? 0));
+    // A slot holds the largest frame plus headroom and the VXLAN header, rounded to 64 bytes.
+    const slotSize = Math.ceil((HEADROOM + VXLAN_HEADER_LEN + L2_OVERHEAD + maxMtu) / 64) * 64;
     this.dataplane = new Dataplane({
       underlay: this.underlay, taps, clock: systemClock,
-      fdbCapacity: cfg.fdbCapacity, fdbAgeMs: cfg.fdbAgeSeconds * 1000,
-      // A slot holds the largest frame plus headroom and the VXLAN header, rounded to 64 bytes.
-      slotSize: Math.ceil((HEADROOM + VXLAN_HEADER_LEN + L2_OVERHEAD + maxMtu) / 64) * 64,
+      fdbCapacity: cfg.fdbCapacity, fdbAgeMs: cfg.fdbAgeSeconds * 1000, slotSize,
     });
-    const ops = hostDeviceOps({ defaultMtu: overlayMtu(mtu, family), maxMtu, log: this.log, offload: cfg.offload });
-    this.reconciler = new Reconciler(ops, this.dataplane, this.log);
+    if (workerCount > 1) {
+      this.workers = await DataplaneWorkers.start(workerCount - 1, {
+        listen, port: cfg.port, srcPorts: cfg.sourcePorts, offload: cfg.offload, maxDatagram: mtu - (family === 4 ? 28 : 48),
+        slotSize, fdbCapacity: cfg.fdbCapacity, fdbAgeMs: cfg.fdbAgeSeconds * 1000,
+      }, (message) => this.log.error({ message }, 'data-plane worker could not apply a command'));
+    }
+    const ops = hostDeviceOps({ defaultMtu: overlayMtu(mtu, family), maxMtu, log: this.log, offload: cfg.offload, multiQueue: workerCount > 1 });
+    this.reconciler = new Reconciler(ops, fanOut(this.dataplane, this.workers), this.log);
     const stateFile = join(cfg.stateDir, 'last-state.json');
     const desired = cfg.store ? ClusterSource.loadSaved(stateFile, this.log) ?? { networks: [], peers: [], pinned: [] } : staticDesiredState(cfg);
     await removeLeftovers(new Set(desired.networks.map((n) => n.vni)), this.log);
@@ -115,6 +127,7 @@ export class Agent {
     }
     this.#timer = setInterval(() => this.dataplane.tick(), TICK_MS);
     // Methods answer only once the agent forwards: 'status' answering means ready.
+    this.endpoints = EndpointService.forAgent(this);
     registerAgentMethods(this.#control, this);
     this.#service.ready(`forwarding: ${desired.networks.length} networks, ${desired.peers.length} peers, underlay ${address}:${cfg.port}`);
     this.log.info({ address, listen, port: cfg.port, underlayMtu: mtu, networks: desired.networks.length, peers: desired.peers.length }, 'agent ready');
@@ -158,9 +171,11 @@ export class Agent {
     this.#service.stopping();
     if (this.#timer) clearInterval(this.#timer);
     await this.#control.close();
+    await this.endpoints?.stop();
     if (this.#metrics) await new Promise((r) => this.#metrics!.close(r));
     await this.cluster?.stop();
     await this.store?.close().catch(() => undefined);
+    await this.workers?.close();
     this.dataplane?.close();
     this.underlay?.close();
     this.log.info('agent stopped');

@@ -13,7 +13,7 @@ import type { KeyLayout } from '../control/keys.js';
 import {
   CorruptionReporter, decodeEndpoint, decodeHost, decodeNetwork, type EndpointDoc, type HostDoc, type NetworkDoc,
 } from '../control/documents.js';
-import type { PeerSpec, PinnedEntry } from '../dataplane/commands.js';
+import type { NeighborEntry, PeerSpec, PinnedEntry } from '../dataplane/commands.js';
 import type { DesiredState } from './desired-state.js';
 
 export class ClusterView {
@@ -27,6 +27,8 @@ export class ClusterView {
   /** Hosts gone during a hold-down, kept as peers until `holdUntil`. */
   readonly #held = new Map<string, HostDoc>();
   #holdUntil = 0;
+  /** Bumped by every apply(), so pollers (daemon/endpoints.ts) notice changes cheaply. */
+  generation = 0;
 
   constructor(keys: KeyLayout, selfId: string, reporter: CorruptionReporter) {
     this.#keys = keys;
@@ -36,6 +38,7 @@ export class ClusterView {
 
   /** Applies one event. `recovering` marks a reset that follows an outage. */
   apply(e: WatchEvent, now: number, opts: { recovering?: boolean; holdMs?: number } = {}): void {
+    this.generation++;
     if (e.type === 'reset') {
       const oldHosts = new Map(this.hosts);
       this.networks.clear();
@@ -114,7 +117,7 @@ export class ClusterView {
     const hosts = new Map([...this.#held, ...this.hosts]);
     hosts.delete(this.#selfId);
     const peers: PeerSpec[] = [...hosts.values()].map((h) => ({ id: h.id, address: h.address, port: h.port, vnis }));
-    return { networks, peers, pinned: this.#pinned(hosts) };
+    return { networks, peers, pinned: this.#pinned(hosts), neighbors: this.#neighbors(hosts) };
   }
 
   /** Endpoints on other live hosts are pinned to those hosts: unicast from the first frame. */
@@ -124,6 +127,17 @@ export class ClusterView {
       const net = this.networks.get(ep.network);
       if (!net || ep.host === this.#selfId || !hosts.has(ep.host)) continue;
       out.push({ vni: net.vni, mac: ep.mac, peerId: ep.host });
+    }
+    return out;
+  }
+
+  /** The same endpoints' addresses: ARP/ND for them is answered locally (suppression). */
+  #neighbors(hosts: Map<string, HostDoc>): NeighborEntry[] {
+    const out: NeighborEntry[] = [];
+    for (const ep of this.endpoints.values()) {
+      const net = this.networks.get(ep.network);
+      if (!net || ep.host === this.#selfId || !hosts.has(ep.host)) continue;
+      out.push({ vni: net.vni, ip: ep.ip, mac: ep.mac });
     }
     return out;
   }

@@ -44,6 +44,10 @@ export interface AgentConfig {
   sourcePorts: number;
   registrationTtlSeconds: number;
   metrics: string;
+  /** Seconds a host's endpoints outlive its registration before other agents reclaim them. */
+  endpointGraceSeconds: number;
+  /** TAP and UDP segmentation offloads (TSO super-frames, UDP GSO/GRO); false: one frame per datagram. */
+  offload: boolean;
 }
 
 export const CONFIG_DEFAULTS = {
@@ -57,12 +61,14 @@ export const CONFIG_DEFAULTS = {
   storePrefix: 'ovnetd/',
   registrationTtlSeconds: 15,
   metrics: '127.0.0.1:9474',
+  endpointGraceSeconds: 60,
+  offload: true,
 } as const;
 
 const KNOWN_FIELDS = new Set([
   'advertise', 'advertiseInterface', 'listen', 'port', 'networks', 'peers', 'store', 'storeToken', 'storePrefix',
   'stateDir', 'controlSocket', 'logLevel', 'fdbCapacity', 'fdbAgeSeconds', 'sourcePorts', 'registrationTtlSeconds',
-  'metrics',
+  'metrics', 'endpointGraceSeconds', 'offload',
 ]);
 
 
@@ -97,6 +103,11 @@ function int(field: string, v: unknown, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     fail(field, `must be an integer in ${min}-${max}, got ${show(v)}`);
   }
+  return v;
+}
+
+function bool(field: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') fail(field, `must be true or false, got ${show(v)}`);
   return v;
 }
 
@@ -176,6 +187,9 @@ export function buildConfig(file: Record<string, unknown>, flags: Record<string,
     registrationTtlSeconds: raw.registrationTtlSeconds === undefined ? CONFIG_DEFAULTS.registrationTtlSeconds
       : int('registrationTtlSeconds', raw.registrationTtlSeconds, 2, 3600),
     metrics: raw.metrics === undefined ? CONFIG_DEFAULTS.metrics : str('metrics', raw.metrics),
+    endpointGraceSeconds: raw.endpointGraceSeconds === undefined ? CONFIG_DEFAULTS.endpointGraceSeconds
+      : int('endpointGraceSeconds', raw.endpointGraceSeconds, 0, 86_400),
+    offload: raw.offload === undefined ? CONFIG_DEFAULTS.offload : bool('offload', raw.offload),
   };
   if (!LOG_LEVELS.includes(cfg.logLevel as never)) fail('logLevel', `must be one of ${LOG_LEVELS.join(', ')}, got ${show(cfg.logLevel)}`);
   if (raw.advertise !== undefined) cfg.advertise = ipField('advertise', raw.advertise);

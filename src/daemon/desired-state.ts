@@ -1,5 +1,5 @@
 /** What the control plane wants this host's data plane to look like; the reconciler makes it so. */
-import type { PeerSpec, PinnedEntry } from '../dataplane/commands.js';
+import type { NeighborEntry, PeerSpec, PinnedEntry } from '../dataplane/commands.js';
 
 export interface DesiredNetwork {
   name: string;
@@ -13,6 +13,8 @@ export interface DesiredState {
   networks: DesiredNetwork[];
   peers: PeerSpec[];
   pinned: PinnedEntry[];
+  /** Remote endpoints' addresses, answered locally (ARP/ND suppression). Absent: none. */
+  neighbors?: NeighborEntry[];
 }
 
 export const EMPTY_STATE: DesiredState = { networks: [], peers: [], pinned: [] };
@@ -27,6 +29,7 @@ export function normalize(s: DesiredState): DesiredState {
     networks: [...s.networks].sort((a, b) => a.vni - b.vni),
     peers: [...s.peers].map((p) => ({ ...p, vnis: [...p.vnis].sort((a, b) => a - b) })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
     pinned: [...s.pinned].sort((a, b) => a.vni - b.vni || (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0)),
+    neighbors: [...(s.neighbors ?? [])].sort((a, b) => a.vni - b.vni || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0)),
   };
 }
 

@@ -85,6 +85,7 @@ export class Reconciler {
       networks,
       peers: want.peers.map((p) => ({ ...p, vnis: p.vnis.filter((v) => vnis.has(v)) })),
       pinned: want.pinned.filter((e) => vnis.has(e.vni)),
+      neighbors: (want.neighbors ?? []).filter((e) => vnis.has(e.vni)),
     };
     if (first) this.#applySnapshot(effective);
     else this.#applyDelta(this.#current!, effective);
@@ -123,7 +124,7 @@ export class Reconciler {
   }
 
   #applySnapshot(s: DesiredState): void {
-    this.#sink.apply({ kind: 'snapshot', networks: s.networks.map((n) => this.#spec(n.vni)), peers: s.peers, pinned: s.pinned });
+    this.#sink.apply({ kind: 'snapshot', networks: s.networks.map((n) => this.#spec(n.vni)), peers: s.peers, pinned: s.pinned, neighbors: s.neighbors ?? [] });
   }
 
   #applyDelta(cur: DesiredState, want: DesiredState): void {
@@ -135,6 +136,7 @@ export class Reconciler {
     // Order matters: drop stale pins and peers first, then networks; add networks before the
     // peers and pins that refer to them.
     for (const e of cur.pinned) if (!wantPins.has(`${e.vni}/${e.mac}`) && wantV.has(e.vni)) this.#sink.apply({ kind: 'fdb-unpin', vni: e.vni, mac: e.mac });
+    this.#removeStaleNeighbors(cur, want, wantV);
     for (const p of cur.peers) if (!wantPeers.has(p.id)) this.#sink.apply({ kind: 'peer-remove', id: p.id });
     for (const n of cur.networks) if (!wantV.has(n.vni)) this.#sink.apply({ kind: 'network-remove', vni: n.vni });
     for (const n of want.networks) if (!curV.has(n.vni)) this.#sink.apply({ kind: 'network-add', network: this.#spec(n.vni) });
@@ -146,6 +148,21 @@ export class Reconciler {
     for (const [k, e] of wantPins) {
       const old = curPins.get(k);
       if (!old || old.peerId !== e.peerId || !curV.has(e.vni)) this.#sink.apply({ kind: 'fdb-pin', entry: e });
+    }
+    this.#setNeighbors(cur, want, curV);
+  }
+
+  /** Neighbours gone from networks that stay (a removed network takes its own along). */
+  #removeStaleNeighbors(cur: DesiredState, want: DesiredState, wantV: Set<number>): void {
+    const keep = new Set((want.neighbors ?? []).map((e) => `${e.vni}/${e.ip}`));
+    for (const e of cur.neighbors ?? []) if (!keep.has(`${e.vni}/${e.ip}`) && wantV.has(e.vni)) this.#sink.apply({ kind: 'neigh-remove', vni: e.vni, ip: e.ip });
+  }
+
+  /** New or changed neighbours, and all of a network that was (re-)added. */
+  #setNeighbors(cur: DesiredState, want: DesiredState, curV: Set<number>): void {
+    const have = new Map((cur.neighbors ?? []).map((e) => [`${e.vni}/${e.ip}`, e.mac]));
+    for (const e of want.neighbors ?? []) {
+      if (have.get(`${e.vni}/${e.ip}`) !== e.mac || !curV.has(e.vni)) this.#sink.apply({ kind: 'neigh-set', entry: e });
     }
   }
 

@@ -5,8 +5,8 @@
  * OvnError OVN_ERR_INVALID naming the offending field.
  */
 import { OvnError } from '../lib/errors.js';
-import type { NetworkSpec, PeerSpec } from './commands.js';
-import { isMulticastHi, parseMac } from './ethernet.js';
+import type { NeighborEntry, NetworkSpec, PeerSpec } from './commands.js';
+import { formatMac, isMulticastHi, parseMac } from './ethernet.js';
 import { addressWords, canonicalAddress } from './peers.js';
 import { isValidVni, MAX_VNI } from './vxlan.js';
 
@@ -28,16 +28,27 @@ export interface CheckedPin {
   peerId: string;
 }
 
+export interface CheckedNeighbor {
+  /** With the address and MAC in canonical text. */
+  entry: NeighborEntry;
+  /** The address as four words (IPv4 as ::ffff:a.b.c.d), the neighbour table's key. */
+  words: Uint32Array;
+  hi: number;
+  lo: number;
+}
+
 export interface CheckedSnapshot {
   networks: NetworkSpec[];
   peers: CheckedPeer[];
   pins: CheckedPin[];
+  neighbors: CheckedNeighbor[];
 }
 
 export interface Limits {
   maxNetworks: number;
   maxPeers: number;
   maxPins: number;
+  maxNeighbors?: number;
 }
 
 export function invalid(message: string): OvnError {
@@ -106,6 +117,21 @@ export function checkPin(x: unknown, where: string): CheckedPin {
   return { vni, hi, lo, peerId: text(r.peerId, `${where}.peerId`) };
 }
 
+/** The address of a neigh-set/neigh-remove: canonical text and table words. */
+export function checkNeighborIp(x: unknown, where: string): { ip: string; words: Uint32Array } {
+  const ip = typeof x === 'string' && x.length <= 64 ? canonicalAddress(x) : undefined;
+  if (ip === undefined) throw invalid(`${where} must be an IP address, got ${JSON.stringify(x)}`);
+  return { ip, words: addressWords(ip)! };
+}
+
+export function checkNeighbor(x: unknown, where: string): CheckedNeighbor {
+  const r = record(x, where);
+  const vni = checkVni(r.vni, `${where}.vni`);
+  const { ip, words } = checkNeighborIp(r.ip, `${where}.ip`);
+  const { hi, lo } = checkUnicastMac(r.mac, `${where}.mac`);
+  return { entry: { vni, ip, mac: formatMac(hi, lo) }, words, hi, lo };
+}
+
 export function pinKey(vni: number, hi: number, lo: number): string {
   return `${vni}/${hi}/${lo}`;
 }
@@ -128,18 +154,22 @@ export function checkSnapshot(x: Record<string, unknown>, limits: Limits): Check
   const networks = list(x.networks, 'snapshot.networks').map((n, i) => checkNetwork(n, `snapshot.networks[${i}]`));
   const peers = list(x.peers, 'snapshot.peers').map((p, i) => checkPeer(p, `snapshot.peers[${i}]`));
   const pins = list(x.pinned, 'snapshot.pinned').map((e, i) => checkPin(e, `snapshot.pinned[${i}]`));
+  const neighbors = list(x.neighbors ?? [], 'snapshot.neighbors').map((e, i) => checkNeighbor(e, `snapshot.neighbors[${i}]`));
   unique(networks, (n) => String(n.vni), (n) => `network VNI ${n.vni}`);
   unique(networks, (n) => n.tapName, (n) => `network tapName ${n.tapName}`);
   unique(peers, (p) => p.spec.id, (p) => `peer id "${p.spec.id}"`);
   unique(peers, (p) => addressKey(p.words), (p) => `peer address ${p.spec.address}`);
   unique(pins, (e) => pinKey(e.vni, e.hi, e.lo), (e) => `pinned entry in VNI ${e.vni}`);
+  unique(neighbors, (e) => `${e.entry.vni}/${e.entry.ip}`, (e) => `neighbor ${e.entry.ip} in VNI ${e.entry.vni}`);
   if (networks.length > limits.maxNetworks) throw new OvnError('OVN_ERR_CAPACITY', `${networks.length} networks, at most ${limits.maxNetworks}`);
   if (peers.length > limits.maxPeers) throw new OvnError('OVN_ERR_CAPACITY', `${peers.length} peers, at most ${limits.maxPeers}`);
   if (pins.length > limits.maxPins) throw new OvnError('OVN_ERR_CAPACITY', `${pins.length} pinned entries, at most ${limits.maxPins}`);
   const vnis = new Set(networks.map((n) => n.vni));
   const byId = new Map(peers.map((p) => [p.spec.id, p.spec]));
   for (const e of pins) checkPinTarget(e, vnis.has(e.vni), byId.get(e.peerId));
-  return { networks, peers, pins };
+  for (const e of neighbors) if (!vnis.has(e.entry.vni)) throw invalid(`neighbor ${e.entry.ip}: no network with VNI ${e.entry.vni}`);
+  if (limits.maxNeighbors !== undefined && neighbors.length > limits.maxNeighbors) throw new OvnError('OVN_ERR_CAPACITY', `${neighbors.length} neighbors, at most ${limits.maxNeighbors}`);
+  return { networks, peers, pins, neighbors };
 }
 
 /** A pin must name a network here and a peer that takes part in it. */

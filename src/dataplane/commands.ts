@@ -28,8 +28,18 @@ export interface PinnedEntry {
   peerId: string;
 }
 
+/** A remote endpoint's address: ARP requests / neighbour solicitations for it are answered locally. */
+export interface NeighborEntry {
+  vni: number;
+  /** IPv4 or IPv6 address ("10.77.0.5", "fd77::5"). */
+  ip: string;
+  /** Its unicast MAC, "02:42:0a:4d:00:05". */
+  mac: string;
+}
+
 export type DataplaneCommand =
-  | { kind: 'snapshot'; networks: NetworkSpec[]; peers: PeerSpec[]; pinned: PinnedEntry[] }
+  /** `neighbors` replaces the whole neighbour table (absent: empty). */
+  | { kind: 'snapshot'; networks: NetworkSpec[]; peers: PeerSpec[]; pinned: PinnedEntry[]; neighbors?: NeighborEntry[] }
   | { kind: 'network-add'; network: NetworkSpec }
   | { kind: 'network-remove'; vni: number }
   /** Adds or replaces a peer; when its VNI set shrinks, what was learned from it there is flushed. */
@@ -37,4 +47,7 @@ export type DataplaneCommand =
   /** Removes a peer: it is no longer flooded to, and every entry learned from it is flushed. */
   | { kind: 'peer-remove'; id: string }
   | { kind: 'fdb-pin'; entry: PinnedEntry }
-  | { kind: 'fdb-unpin'; vni: number; mac: string };
+  | { kind: 'fdb-unpin'; vni: number; mac: string }
+  /** Adds or replaces the MAC answered for (vni, ip); the network must be present. */
+  | { kind: 'neigh-set'; entry: NeighborEntry }
+  | { kind: 'neigh-remove'; vni: number; ip: string };

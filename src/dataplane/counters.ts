@@ -38,12 +38,16 @@ export const G_FDB_PINNED_CONFLICT = 15;
 export const G_FDB_AGED = 16;
 /** Learned entries evicted to make room for a pinned one. */
 export const G_FDB_EVICTED = 17;
+/** ARP requests answered locally, all networks (per network: arp_suppressed; metric ovnetd_suppressed_total). */
+export const G_SUPPRESSED_ARP = 18;
+/** IPv6 neighbour solicitations answered locally, all networks. */
+export const G_SUPPRESSED_ND = 19;
 
 export const GLOBAL_COUNTER_NAMES: readonly string[] = [
   'too_short', 'bad_flags', 'reserved_bits', 'unknown_vni', 'unknown_peer', 'peer_not_member',
   'inner_too_short', 'tap_too_short', 'tap_write_failed', 'underlay_send_failed',
   'fdb_full', 'rx_datagrams', 'multicast_source', 'fdb_learned', 'fdb_moved',
-  'fdb_pinned_conflict', 'fdb_aged', 'fdb_evicted',
+  'fdb_pinned_conflict', 'fdb_aged', 'fdb_evicted', 'suppressed_arp', 'suppressed_nd',
 ];
 /** Global counters that count dropped packets (the first ones, up to G_FDB_FULL exclusive). */
 export const DROP_COUNTER_NAMES: readonly string[] = GLOBAL_COUNTER_NAMES.slice(0, G_FDB_FULL);
@@ -63,10 +67,14 @@ export const N_UNICAST_FRAMES = 5;
 export const N_TX_DATAGRAMS = 6;
 /** Frames to flood when the network had no member peer. */
 export const N_FLOOD_NO_PEERS = 7;
+/** ARP requests for a known remote endpoint answered locally instead of flooded (neighbors.ts). */
+export const N_ARP_SUPPRESSED = 8;
+/** IPv6 neighbour solicitations answered locally instead of flooded (neighbors.ts). */
+export const N_ND_SUPPRESSED = 9;
 
 export const NETWORK_COUNTER_NAMES: readonly string[] = [
   'rx_frames', 'rx_bytes', 'tx_frames', 'tx_bytes', 'flooded_frames', 'unicast_frames',
-  'tx_datagrams', 'flood_no_peers',
+  'tx_datagrams', 'flood_no_peers', 'arp_suppressed', 'nd_suppressed',
 ];
 export const NETWORK_STRIDE = NETWORK_COUNTER_NAMES.length;
 

@@ -17,7 +17,9 @@ import { OvnError } from '../lib/errors.js';
 import {
   addressKey, checkNetwork, checkPeer, checkPin, checkPinTarget, checkSnapshot, checkUnicastMac, checkVni,
   invalid, isRecord, pinKey, type CheckedPeer, type CheckedPin,
+  checkNeighbor, checkNeighborIp, type CheckedNeighbor,
 } from './command-validation.js';
+import { DEFAULT_NEIGHBOR_CAPACITY, NeighborResponder, NeighborTable } from './neighbors.js';
 import type { DataplaneCommand, NetworkSpec, PeerSpec } from './commands.js';
 import { Counters, G_FDB_AGED, G_FDB_EVICTED } from './counters.js';
 import { formatMac } from './ethernet.js';
@@ -25,7 +27,7 @@ import { DEFAULT_FDB_CAPACITY, Fdb } from './fdb.js';
 import { Forwarder } from './forwarder.js';
 import { Membership } from './membership.js';
 import { NetworkTable } from './networks.js';
-import { PeerTable } from './peers.js';
+import { canonicalAddress, PeerTable } from './peers.js';
 import { DEFAULT_BATCH, DEFAULT_SLOT_SIZE, PacketBatch, type TapPort, type TapProvider, type UnderlayPort } from './ports.js';
 
 export type SnapshotCommand = Extract<DataplaneCommand, { kind: 'snapshot' }>;
@@ -45,6 +47,8 @@ export interface DataplaneOptions {
   slotSize?: number;
   /** fdb slots examined per tick() (default: enough for a full sweep every 32 ticks). */
   ageBudget?: number;
+  /** Most remote endpoint addresses answered locally (ARP/ND suppression; default 65,536). */
+  neighborCapacity?: number;
 }
 
 export interface FdbDumpEntry {
@@ -70,7 +74,7 @@ export interface DataplaneCounters {
   peers: number;
 }
 
-const KINDS = new Set(['snapshot', 'network-add', 'network-remove', 'peer-set', 'peer-remove', 'fdb-pin', 'fdb-unpin']);
+const KINDS = new Set(['snapshot', 'network-add', 'network-remove', 'peer-set', 'peer-remove', 'fdb-pin', 'fdb-unpin', 'neigh-set', 'neigh-remove']);
 export const DEFAULT_FDB_AGE_MS = 300_000;
 export const DEFAULT_MAX_PEERS = 4096;
 export const DEFAULT_MAX_NETWORKS = 1024;
@@ -89,6 +93,7 @@ export class Dataplane {
   readonly #nets: NetworkTable;
   readonly #counters: Counters;
   readonly #fwd: Forwarder;
+  readonly #neigh: NeighborTable;
   readonly #rxBatch: PacketBatch;
   readonly #specs = new Map<string, PeerSpec>();
   readonly #taps: (TapPort | null)[];
@@ -114,11 +119,14 @@ export class Dataplane {
     this.#members = new Membership(maxNetworks, maxPeers);
     this.#nets = new NetworkTable(maxNetworks);
     this.#counters = new Counters(maxNetworks);
+    this.#neigh = new NeighborTable(o.neighborCapacity ?? DEFAULT_NEIGHBOR_CAPACITY);
+    const rxShape = this.#underlay.rxShape;
+    this.#rxBatch = new PacketBatch(this.#batchSize, rxShape?.slotSize ?? this.#slotSize, rxShape);
     this.#fwd = new Forwarder({
       fdb: this.#fdb, peers: this.#peers, members: this.#members, networks: this.#nets, counters: this.#counters,
-      underlay: this.#underlay, clock: this.#clock, batchSize: this.#batchSize,
+      underlay: this.#underlay, clock: this.#clock, batchSize: this.#batchSize, tapListSize: this.#rxBatch.maxPackets,
+      neighbors: new NeighborResponder(this.#neigh, this.#counters, this.#batchSize),
     });
-    this.#rxBatch = new PacketBatch(this.#batchSize, this.#slotSize);
     this.#taps = new Array<TapPort | null>(maxNetworks).fill(null);
     this.#tapBatches = new Array<PacketBatch | null>(maxNetworks).fill(null);
     this.#gen = new Uint32Array(maxNetworks);
@@ -151,6 +159,12 @@ export class Dataplane {
         const vni = checkVni(r.vni, 'vni');
         const { hi, lo } = checkUnicastMac(r.mac, 'mac');
         this.#fdb.unpin(vni, hi, lo);
+        return;
+      }
+      case 'neigh-set': return this.#neighSet(checkNeighbor(r.entry, 'entry'));
+      case 'neigh-remove': {
+        const vni = checkVni(r.vni, 'vni');
+        this.#neigh.remove(vni, checkNeighborIp(r.ip, 'ip').words);
       }
     }
   }
@@ -162,7 +176,17 @@ export class Dataplane {
     const pinned = this.#fdb.dump().filter((e) => e.pinned)
       .map((e) => ({ vni: e.vni, mac: formatMac(e.hi, e.lo), peerId: this.#peers.idOf(e.peer)! }))
       .sort((a, b) => a.vni - b.vni || (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0));
-    return { kind: 'snapshot', networks, peers, pinned };
+    const neighbors = this.neighborDump();
+    // Listed only when there are any, so a host without endpoints keeps its old snapshot shape.
+    return neighbors.length > 0 ? { kind: 'snapshot', networks, peers, pinned, neighbors } : { kind: 'snapshot', networks, peers, pinned };
+  }
+
+  /** Addresses answered locally (ARP/ND suppression), by VNI then address text. */
+  neighborDump(vni?: number): { vni: number; ip: string; mac: string }[] {
+    return this.#neigh.dump()
+      .filter((e) => vni === undefined || e.vni === vni)
+      .map((e) => ({ vni: e.vni, ip: wordsToIp(e.words), mac: formatMac(e.hi, e.lo) }))
+      .sort((a, b) => a.vni - b.vni || (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
   }
 
   /** One bounded ageing step; call from a timer. Returns how many entries aged out. */
@@ -202,7 +226,7 @@ export class Dataplane {
   // Commands. Each validates, acquires, then commits.
 
   #applySnapshot(r: Record<string, unknown>): void {
-    const s = checkSnapshot(r, { maxNetworks: this.#nets.maxNetworks, maxPeers: this.#peers.maxPeers, maxPins: this.#fdb.capacity });
+    const s = checkSnapshot(r, { maxNetworks: this.#nets.maxNetworks, maxPeers: this.#peers.maxPeers, maxPins: this.#fdb.capacity, maxNeighbors: this.#neigh.capacity });
     const want = new Map(s.networks.map((n) => [n.vni, n]));
     const drop = this.#nets.indices().filter((n) => want.get(this.#nets.vni[n])?.tapName !== this.#nets.spec(n)!.tapName);
     const add = s.networks.filter((n) => {
@@ -227,6 +251,8 @@ export class Dataplane {
     }
     for (const p of s.peers) this.#upsertPeer(p);
     for (const e of s.pins) this.#pin(e);
+    this.#neigh.clear();
+    for (const e of s.neighbors) this.#neigh.set(e.entry.vni, e.words, e.hi, e.lo);
     this.#ready = true;
   }
 
@@ -266,6 +292,14 @@ export class Dataplane {
     this.#removePeer(index);
   }
 
+  #neighSet(e: CheckedNeighbor): void {
+    if (this.#nets.lookup(e.entry.vni) < 0) throw invalid(`neighbor ${e.entry.ip}: no network with VNI ${e.entry.vni}`);
+    if (this.#neigh.lookup(e.entry.vni, e.words[0], e.words[1], e.words[2], e.words[3]) < 0 && this.#neigh.size >= this.#neigh.capacity) {
+      throw new OvnError('OVN_ERR_CAPACITY', `all ${this.#neigh.capacity} neighbor entries are in use`);
+    }
+    this.#neigh.set(e.entry.vni, e.words, e.hi, e.lo);
+  }
+
   #fdbPin(e: CheckedPin): void {
     checkPinTarget(e, this.#nets.lookup(e.vni) >= 0, this.#specs.get(e.peerId));
     if (!this.#fdb.get(e.vni, e.hi, e.lo)?.pinned && this.#fdb.pinnedCount >= this.#fdb.capacity) {
@@ -292,7 +326,11 @@ export class Dataplane {
     this.#counters.resetNetwork(net);
     this.#gen[net]++;
     this.#taps[net] = tap;
-    this.#tapBatches[net] ??= new PacketBatch(this.#batchSize, this.#slotSize);
+    // Batches outlive their TAP and are reused, unless the new port needs another layout.
+    const shape = tap.rxShape;
+    if (!this.#tapBatches[net]?.fits(shape, this.#slotSize)) {
+      this.#tapBatches[net] = new PacketBatch(this.#batchSize, shape?.slotSize ?? this.#slotSize, shape);
+    }
     this.#fwd.attachTap(net, tap);
     for (const p of this.#specs.values()) if (p.vnis.includes(spec.vni)) this.#members.set(net, this.#peers.indexOf(p.id), true);
     this.#members.rebuild(net);
@@ -302,6 +340,7 @@ export class Dataplane {
   #removeNetwork(net: number): void {
     this.#detachTap(net);
     this.#fdb.flushVni(this.#nets.vni[net]);
+    this.#neigh.flushVni(this.#nets.vni[net]);
     this.#members.clearNetwork(net);
     this.#nets.remove(net);
   }
@@ -361,6 +400,13 @@ export class Dataplane {
     const evicted = this.#fdb.pin(e.vni, e.hi, e.lo, this.#peers.indexOf(e.peerId), this.#clock.now());
     if (evicted) this.#counters.global[G_FDB_EVICTED]++;
   }
+}
+
+/** COLD PATH: four address words back to text (IPv4 for ::ffff:a.b.c.d). */
+function wordsToIp(w: readonly number[]): string {
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0xffff) return [w[3] >>> 24, (w[3] >>> 16) & 0xff, (w[3] >>> 8) & 0xff, w[3] & 0xff].join('.');
+  const groups = w.flatMap((x) => [(x >>> 16).toString(16), (x & 0xffff).toString(16)]).join(':');
+  return canonicalAddress(groups) ?? groups;
 }
 
 function closeQuietly(tap: TapPort): void {

@@ -7,6 +7,11 @@
  * Encapsulation is in place: the 8-byte header is written into the headroom right before the
  * frame, and every copy of a flooded frame is a PacketList entry pointing at the same bytes.
  * Frames from the underlay are never sent back to the underlay (split horizon: no loops).
+ *
+ * Offloads change nothing here but the bookkeeping: a TAP frame may be a 64 KB TCP super-frame
+ * (its virtio_net_hdr index rides along in the send list, and the underlay port segments it),
+ * and one underlay slot may hold several datagrams (batch.off). The decision is still made once
+ * per TAP frame and once per datagram, over the same tables.
  */
 import type { Clock } from '../lib/clock.js';
 import {
@@ -18,6 +23,7 @@ import {
 import { ETH_HLEN, ETH_SRC, flowHash, macHi, macLo } from './ethernet.js';
 import { Fdb, LEARN_FULL, LEARN_MOVED, LEARN_NEW, LEARN_PINNED } from './fdb.js';
 import type { Membership } from './membership.js';
+import type { NeighborResponder } from './neighbors.js';
 import type { NetworkTable } from './networks.js';
 import type { PeerTable } from './peers.js';
 import { HEADROOM, PacketList, type PacketBatch, type TapPort, type UnderlayPort } from './ports.js';
@@ -33,8 +39,12 @@ export interface ForwarderParts {
   clock: Clock;
   /** Entries per TAP write list (one per received datagram at most: the receive batch size). */
   batchSize: number;
+  /** Entries per TAP write list when a receive batch holds more datagrams than slots (UDP GRO). */
+  tapListSize?: number;
   /** Entries per underlay send list; it is flushed whenever it fills. */
   sendListSize?: number;
+  /** Answers ARP/ND for known remote endpoints instead of flooding (neighbors.ts). */
+  neighbors?: NeighborResponder;
 }
 
 export class Forwarder {
@@ -46,10 +56,11 @@ export class Forwarder {
   readonly #net: Float64Array;
   readonly #underlay: UnderlayPort;
   readonly #clock: Clock;
-  readonly #batchSize: number;
+  readonly #tapListSize: number;
   readonly #send: PacketList;
   readonly #taps: (TapPort | null)[];
   readonly #tapLists: (PacketList | null)[];
+  readonly #neigh: NeighborResponder | null;
   /** Networks whose TAP list has entries in the current underlay batch. */
   readonly #touched: Int32Array;
   #touchedCount = 0;
@@ -63,8 +74,9 @@ export class Forwarder {
     this.#net = p.counters.net;
     this.#underlay = p.underlay;
     this.#clock = p.clock;
-    this.#batchSize = p.batchSize;
+    this.#tapListSize = Math.max(p.batchSize, p.tapListSize ?? 0);
     this.#send = new PacketList(p.sendListSize ?? Math.max(256, p.batchSize * 4));
+    this.#neigh = p.neighbors ?? null;
     const n = p.networks.maxNetworks;
     this.#taps = new Array<TapPort | null>(n).fill(null);
     this.#tapLists = new Array<PacketList | null>(n).fill(null);
@@ -74,7 +86,7 @@ export class Forwarder {
   // COLD PATH
   attachTap(net: number, tap: TapPort): void {
     this.#taps[net] = tap;
-    this.#tapLists[net] = new PacketList(this.#batchSize);
+    this.#tapLists[net] = new PacketList(this.#tapListSize);
   }
 
   // COLD PATH
@@ -88,7 +100,7 @@ export class Forwarder {
   fromTap(net: number, batch: PacketBatch): void {
     const buf = batch.buf;
     const list = this.#send;
-    list.reset(buf);
+    list.reset(buf, batch.vnet);
     const c = this.#net;
     const base = net * NETWORK_STRIDE;
     const vni = this.#nets.vni[net];
@@ -102,6 +114,7 @@ export class Forwarder {
         continue;
       }
       const hi = macHi(buf, off);
+      if ((hi & 0x0100) !== 0 && this.#neigh !== null && this.#neigh.tryAnswer(net, vni, buf, off, len)) continue;
       const peer = (hi & 0x0100) === 0 ? this.#fdb.lookup(vni, hi, macLo(buf, off)) : -1;
       if (peer < 0 && flood.length === 0) {
         c[base + N_FLOOD_NO_PEERS]++;
@@ -114,25 +127,27 @@ export class Forwarder {
       const flow = flowHash(buf, off, len);
       if (peer >= 0) {
         c[base + N_UNICAST_FRAMES]++;
-        this.#queueSend(list, start, len + VXLAN_HLEN, peer, flow);
+        this.#queueSend(list, start, len + VXLAN_HLEN, peer, flow, i);
         c[base + N_TX_DATAGRAMS]++;
       } else {
         c[base + N_FLOODED_FRAMES]++;
-        for (let k = 0; k < flood.length; k++) this.#queueSend(list, start, len + VXLAN_HLEN, flood[k], flow);
+        for (let k = 0; k < flood.length; k++) this.#queueSend(list, start, len + VXLAN_HLEN, flood[k], flow, i);
         c[base + N_TX_DATAGRAMS] += flood.length;
       }
     }
     if (list.count > 0) this.#flushSend(list);
+    if (this.#neigh !== null && this.#neigh.queued > 0) this.#neigh.flush(this.#taps[net]);
   }
 
   // HOT PATH
-  #queueSend(list: PacketList, off: number, len: number, peer: number, flow: number): void {
+  #queueSend(list: PacketList, off: number, len: number, peer: number, flow: number, slot: number): void {
     if (list.count === list.capacity) this.#flushSend(list);
     const k = list.count++;
     list.off[k] = off;
     list.len[k] = len;
     list.peer[k] = peer;
     list.flow[k] = flow;
+    list.vnetIdx[k] = slot;
   }
 
   // HOT PATH
@@ -148,9 +163,10 @@ export class Forwarder {
     const g = this.#global;
     const buf = batch.buf;
     const now = this.#clock.now();
+    const offs = batch.off;
     g[G_RX_DATAGRAMS] += batch.count;
     for (let i = 0; i < batch.count; i++) {
-      const off = i * batch.slotSize + HEADROOM;
+      const off = offs !== null ? offs[i] : i * batch.slotSize + HEADROOM;
       const len = batch.len[i];
       const vni = decodeVxlan(buf, off, len);
       if (vni < 0) {

@@ -25,6 +25,26 @@ export const VXLAN_HEADER_LEN = 8;
 export const DEFAULT_SLOT_SIZE = 2048;
 export const DEFAULT_BATCH = 64;
 
+/**
+ * Offloads (see io/ and native/): a TAP opened with IFF_VNET_HDR puts a virtio_net_hdr
+ * (12 bytes, with num_buffers) before every frame; the port delivers it in PacketBatch.vnet,
+ * slot i at [12i, 12i+12), so the frame itself still starts at HEADROOM. A frame may then be a
+ * TCP super-frame of up to 64 KB (gso_type != 0), and an underlay with UDP GRO may pack several
+ * datagrams into one slot, each then described by PacketBatch.off/len.
+ */
+export const VNET_HDR_LEN = 12;
+/** Slot size for offload ports: a 64 KB super-frame or GRO aggregate plus headroom. */
+export const OFFLOAD_SLOT_SIZE = 65_536 + 128;
+
+/** What a port needs its receive batch to look like (ports without it take the defaults). */
+export interface BatchShape {
+  slotSize: number;
+  /** Keep a virtio_net_hdr per slot in PacketBatch.vnet. */
+  vnetHdr?: boolean;
+  /** Several packets per slot (UDP GRO): packet i is at PacketBatch.off[i]; at most this many per slot. */
+  packetsPerSlot?: number;
+}
+
 export class PacketBatch {
   readonly buf: Buffer;
   readonly slotSize: number;
@@ -40,20 +60,35 @@ export class PacketBatch {
   readonly srcAddr: Uint32Array;
   /** Underlay receive only: the datagram's source UDP port. */
   readonly srcPort: Uint16Array;
+  /** vnetHdr shape: packet i's virtio_net_hdr at [VNET_HDR_LEN * i, +VNET_HDR_LEN); else null. */
+  readonly vnet: Buffer | null;
+  /** packetsPerSlot shape: packet i starts at off[i] (absolute, in `buf`); else null (slot layout). */
+  readonly off: Uint32Array | null;
+  /** Most packets one batch can hold (len, srcAddr, srcPort, off are this long). */
+  readonly maxPackets: number;
 
-  constructor(capacity = DEFAULT_BATCH, slotSize = DEFAULT_SLOT_SIZE) {
+  constructor(capacity = DEFAULT_BATCH, slotSize = DEFAULT_SLOT_SIZE, shape: Omit<BatchShape, 'slotSize'> = {}) {
     if (slotSize <= HEADROOM + VXLAN_HEADER_LEN) throw new RangeError(`slotSize ${slotSize} too small`);
     this.capacity = capacity;
     this.slotSize = slotSize;
+    this.maxPackets = capacity * Math.max(1, shape.packetsPerSlot ?? 1);
     this.buf = Buffer.alloc(capacity * slotSize);
-    this.len = new Uint32Array(capacity);
-    this.srcAddr = new Uint32Array(capacity * 4);
-    this.srcPort = new Uint16Array(capacity);
+    this.len = new Uint32Array(this.maxPackets);
+    this.srcAddr = new Uint32Array(this.maxPackets * 4);
+    this.srcPort = new Uint16Array(this.maxPackets);
+    this.vnet = shape.vnetHdr ? Buffer.alloc(capacity * VNET_HDR_LEN) : null;
+    this.off = shape.packetsPerSlot ? new Uint32Array(this.maxPackets) : null;
   }
 
-  /** Byte offset of slot i's packet inside `buf`. */
+  /** Byte offset of packet i inside `buf`. */
   packetOffset(i: number): number {
-    return i * this.slotSize + HEADROOM;
+    return this.off !== null ? this.off[i] : i * this.slotSize + HEADROOM;
+  }
+
+  /** Whether this batch has the layout `shape` asks for (a port's rxShape, or the defaults). */
+  fits(shape: BatchShape | undefined, slotSize: number): boolean {
+    return this.slotSize === (shape?.slotSize ?? slotSize) && (this.vnet !== null) === !!shape?.vnetHdr &&
+      (this.off !== null) === !!shape?.packetsPerSlot;
   }
 }
 
@@ -77,6 +112,13 @@ export class PacketList {
    * keeping one flow on one path.
    */
   readonly flow: Uint16Array;
+  /**
+   * Underlay send from a vnetHdr TAP batch: the batch's virtio_net_hdr buffer, and per entry the
+   * index of its frame's header there (the encapsulated frame may be a super-frame to segment or
+   * carry a partial checksum). null for plain frames.
+   */
+  vnet: Buffer | null = null;
+  readonly vnetIdx: Int32Array;
 
   constructor(capacity: number) {
     this.capacity = capacity;
@@ -84,10 +126,12 @@ export class PacketList {
     this.len = new Uint32Array(capacity);
     this.peer = new Int32Array(capacity);
     this.flow = new Uint16Array(capacity);
+    this.vnetIdx = new Int32Array(capacity);
   }
 
-  reset(buf: Buffer): void {
+  reset(buf: Buffer, vnet: Buffer | null = null): void {
     this.buf = buf;
+    this.vnet = vnet;
     this.count = 0;
   }
 }
@@ -104,6 +148,8 @@ export interface PortStats {
 
 export interface TapPort {
   readonly name: string;
+  /** The receive batch this port needs; absent: PacketBatch defaults (the data plane's slot size). */
+  readonly rxShape?: BatchShape;
   /** Begin delivering received frames in `batch` (see ownership rules above). Once. */
   start(batch: PacketBatch, onBatch: (batch: PacketBatch) => void): void;
   /** Write each listed frame to the device. Returns how many were written. */
@@ -113,6 +159,8 @@ export interface TapPort {
 }
 
 export interface UnderlayPort {
+  /** As TapPort.rxShape. */
+  readonly rxShape?: BatchShape;
   /** Begin delivering received datagrams in `batch` (see ownership rules above). Once. */
   start(batch: PacketBatch, onBatch: (batch: PacketBatch) => void): void;
   /** Cold path: peer index -> destination address and UDP port, used by `send`. */

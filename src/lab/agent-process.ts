@@ -73,6 +73,8 @@ export async function startAgent(topo: Topology, host: number, opts: StartAgentO
     args.push('--config', file);
   }
   args.push(...(opts.args ?? []));
+  // OVNETD_TEST_ARGS (e.g. "--no-offload") reaches every agent a test or benchmark starts.
+  args.push(...(process.env.OVNETD_TEST_ARGS ?? '').split(/\s+/).filter(Boolean));
   const child = topo.spawn(topo.hostNs(host), [process.execPath, ...args], { env: { ...process.env, ...opts.env } });
   const agent = new AgentProcess(child, opts.dir);
   await waitReady(agent, opts.readyTimeoutMs ?? 15_000);

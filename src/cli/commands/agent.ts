@@ -20,6 +20,8 @@ interface AgentArgs {
   'source-ports'?: number;
   'registration-ttl'?: number;
   metrics?: string;
+  'endpoint-grace'?: number;
+  offload?: boolean;
 }
 
 export const agentCommand: CommandModule<object, AgentArgs> = {
@@ -41,7 +43,9 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     .option('fdb-age', { type: 'number', describe: `Seconds before a learned entry ages out (default ${CONFIG_DEFAULTS.fdbAgeSeconds})` })
     .option('source-ports', { type: 'number', describe: `Sockets used for flow-hashed UDP source ports (default ${CONFIG_DEFAULTS.sourcePorts})` })
     .option('registration-ttl', { type: 'number', describe: `Seconds before a dead host disappears (default ${CONFIG_DEFAULTS.registrationTtlSeconds})` })
-    .option('metrics', { type: 'string', describe: `Prometheus listen ADDR:PORT or "off" (default ${CONFIG_DEFAULTS.metrics})` }),
+    .option('endpoint-grace', { type: 'number', describe: `Seconds after a host's registration expired before its endpoints are reclaimed (default ${CONFIG_DEFAULTS.endpointGraceSeconds})` })
+    .option('metrics', { type: 'string', describe: `Prometheus listen ADDR:PORT or "off" (default ${CONFIG_DEFAULTS.metrics})` })
+    .option('offload', { type: 'boolean', describe: 'TCP segmentation and UDP GSO/GRO offloads; --no-offload sends one frame per datagram (default on)' }),
   handler: async (a) => {
     const file = a.config ? readConfigFile(a.config) : {};
     const cfg = buildConfig(file, {
@@ -60,6 +64,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       sourcePorts: a['source-ports'],
       registrationTtlSeconds: a['registration-ttl'],
       metrics: a.metrics,
+      endpointGraceSeconds: a['endpoint-grace'],
+      offload: a.offload,
     });
     await runAgent(cfg);
   },
