@@ -12,7 +12,7 @@
  * processes were killed. The root namespace's addresses and routes are never touched.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync, rmSync, existsSync, closeSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, rmSync, existsSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { OvnError } from '../lib/errors.js';
 import { callAgent } from '../daemon/control-socket.js';
@@ -96,6 +96,10 @@ export async function labDown(dir = LAB_DIR): Promise<{ namespaces: string[]; pr
   await stopPids(pids);
   const namespaces = labNamespaces();
   for (const ns of namespaces) { try { run(['ip', 'netns', 'del', ns]); } catch { /* already gone */ } }
+  // Hosts files the agents kept for the endpoints (`ip netns exec` reads /etc/netns/<ns>/hosts).
+  for (const d of existsSync('/etc/netns') ? readdirSync('/etc/netns') : []) {
+    if (d.startsWith(`${LAB_PREFIX}-`)) rmSync(join('/etc/netns', d), { recursive: true, force: true });
+  }
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   return { namespaces, processes: pids.length };
 }

@@ -5,6 +5,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { OVNETD_BIN } from '../../src/lab/agent-process.js';
 import { labNamespaces, readLabState } from '../../src/lab/lab.js';
 
@@ -70,6 +71,7 @@ describe('ovnetd lab', () => {
     expect(ovnetd(['lab', 'down']).status).toBe(0);
     expect(ovnetd(['lab', 'down']).status).toBe(0);
     expect(labNamespaces()).toEqual([]);
+    expect(existsSync('/etc/netns') ? readdirSync('/etc/netns').filter((d) => d.startsWith('ovlab-')) : []).toEqual([]);
     expect(rootView()).toBe(before);
   });
 });
