@@ -37,7 +37,7 @@ export async function buildKernel(topo) {
   return { pid: undefined };
 }
 
-export async function buildOvnetd(topo, dir, extraArgs = []) {
+export async function buildOvnetd(topo, dir, extraArgs = [], env = {}) {
   const agents = [];
   for (const h of topo.hosts) {
     const peers = topo.hosts.filter((o) => o !== h).map((o) => o.underlayIp);
@@ -45,6 +45,7 @@ export async function buildOvnetd(topo, dir, extraArgs = []) {
       dir: join(dir, `h${h.index}`),
       config: { advertise: h.underlayIp, networks: [{ name: 'bench', vni: VNI, subnet: '10.77.0.0/24', mtu: OVERLAY_MTU }], peers, logLevel: 'warn' },
       args: extraArgs,
+      env,
     }));
   }
   return { pid: agents[0].child.pid, agents };
@@ -90,14 +91,15 @@ export async function measure(topo, carrier, seconds) {
   return res;
 }
 
-export async function runCarrier(kind, seconds, extraArgs = []) {
+/** `extraArgs`: agent flags; `env`: agent environment (e.g. OVNETD_WORKERS). */
+export async function runCarrier(kind, seconds, extraArgs = [], env = {}) {
   const prefix = `ovb${randomBytes(2).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'ovnetd-bench-'));
   const topo = new Topology(prefix, { hosts: 2 }).create();
   const cleanup = () => { topo.destroy(); rmSync(dir, { recursive: true, force: true }); };
   process.once('SIGINT', () => { cleanup(); process.exit(130); });
   try {
-    const carrier = kind === 'kernel' ? await buildKernel(topo) : await buildOvnetd(topo, dir, extraArgs);
+    const carrier = kind === 'kernel' ? await buildKernel(topo) : await buildOvnetd(topo, dir, extraArgs, env);
     topo.addEndpoint(1, VNI, '10.77.0.1', 24, { mtu: OVERLAY_MTU });
     topo.addEndpoint(2, VNI, '10.77.0.2', 24, { mtu: OVERLAY_MTU });
     await sleep(500);

@@ -26,11 +26,17 @@ function fmt(v) {
   return Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en') : v.toFixed(3);
 }
 
-const variants = (process.env.BENCH_VARIANTS ?? 'ovnetd').split(',');
+// A variant is "ovnetd" (the defaults: offloads on) or space-separated agent flags and NAME=VALUE
+// environment settings, e.g. "--no-offload" or "OVNETD_WORKERS=2".
+const variants = (process.env.BENCH_VARIANTS ?? 'ovnetd,--no-offload').split(',');
+function variantOf(v) {
+  const words = v === 'ovnetd' ? [] : v.split(' ').filter(Boolean);
+  return { args: words.filter((w) => !w.includes('=')), env: Object.fromEntries(words.filter((w) => w.includes('=')).map((w) => w.split('='))) };
+}
 console.log(`namespace benchmark: ${seconds}s per measurement, kernel VXLAN and ${variants.join(', ')} in one run`);
 const kernel = await runCarrier('kernel', seconds);
 const results = {};
-for (const v of variants) results[v] = await runCarrier('ovnetd', seconds, v === 'ovnetd' ? [] : v.split(' '));
+for (const v of variants) results[v] = await runCarrier('ovnetd', seconds, variantOf(v).args, variantOf(v).env);
 
 const head = ['metric', 'kernel', ...variants.flatMap((v) => [v, 'ratio'])];
 const table = rows.map(([label, key]) => [label, fmt(kernel[key]), ...variants.flatMap((v) => [fmt(results[v][key]), key === 'agentCpu' ? '' : (results[v][key] / kernel[key]).toFixed(3) + 'x'])]);

@@ -24,7 +24,13 @@ export interface NativeError extends Error {
 }
 
 export interface TapOpenOptions {
-  /** IFF_VNET_HDR: every frame read or written starts with a virtio_net_hdr (offload work). */
+  /**
+   * IFF_VNET_HDR: every frame read or written carries a virtio_net_hdr (10 bytes until
+   * setVnetHdrSize(12)). Reads put it in startRead's `vnet` buffer, 12 bytes per slot (bytes past
+   * the size in use are zeroed). Writes coalesce: consecutive TCP segments of one flow in a
+   * write() list go out as one super-frame (NEEDS_CSUM, gso_type TCPV4/TCPV6, gso_size = the
+   * segments' payload size); every other frame goes out behind a zero header.
+   */
   vnetHdr?: boolean;
   /** IFF_MULTI_QUEUE: several handles may open the same device name, one queue each. */
   multiQueue?: boolean;
@@ -40,12 +46,23 @@ export interface TapStats {
   txErrors: number;
 }
 
+export interface TapHandleStats extends TapStats {
+  /** 0 without vnetHdr. */
+  vnetHdrSize: number;
+  /** Frames read with gso_type != 0. */
+  rxSuperFrames: number;
+  /** Super-frames written, and the segments they were made of. */
+  txSuperFrames: number;
+  txCoalesced: number;
+}
+
 export interface TapHandle {
   /** The device name the kernel reports. */
   readonly name: string;
+  /** `vnet` (capacity * 12 bytes) is required with vnetHdr and ignored without. */
   startRead(
     buf: Buffer, slotSize: number, headroom: number, capacity: number, len: Uint32Array,
-    onBatch: (count: number) => void,
+    onBatch: (count: number) => void, vnet?: Buffer | null,
   ): void;
   stopRead(): void;
   /**
@@ -54,10 +71,10 @@ export interface TapHandle {
    * Returns 0 after close().
    */
   write(buf: Buffer, count: number, off: Uint32Array, len: Uint32Array): number;
-  stats(): TapStats;
+  stats(): TapHandleStats;
   /** TUNSETOFFLOAD with TUN_F_* flags (see tunOffload). Needs vnetHdr. */
   setOffload(flags: number): void;
-  /** TUNSETVNETHDRSZ (10 or 12 bytes; 12 with VIRTIO_NET_F_MRG_RXBUF layout). */
+  /** TUNSETVNETHDRSZ (10 or 12 bytes; 12 with VIRTIO_NET_F_MRG_RXBUF layout). Needs vnetHdr; not while reading. */
   setVnetHdrSize(size: number): void;
   /** Stops reading and closes the descriptor (a non-persistent device disappears). Idempotent. */
   close(): void;
@@ -74,12 +91,32 @@ export interface UdpOpenOptions {
   sndbuf?: number;
   /** Send-only sockets on ports in 49152-65535, chosen by flow % srcPorts; default 8, 0 = send from the listening socket. Max 256. */
   srcPorts?: number;
+  /** UDP_GRO on the listening socket (falls back silently where unsupported; see stats().gro). Needs startRecv's `off`. */
+  gro?: boolean;
+  /** Largest UDP payload the underlay MTU carries (sendOffload keeps every datagram within it); default 1472 (IPv4) / 1452 (IPv6). */
+  maxDatagram?: number;
+  /** SO_REUSEPORT on the listening socket, so several handles (workers) share the port. */
+  reusePort?: boolean;
 }
 
 export interface UdpStats extends TapStats {
   /** Effective sizes as getsockopt reports them (the kernel doubles the request). */
   rcvbuf: number;
   sndbuf: number;
+  gro: boolean;
+  /** False once the kernel refused a UDP GSO message: sendOffload then sends datagram by datagram. */
+  gso: boolean;
+  maxDatagram: number;
+  /** sendOffload: messages handed to the kernel, of which with UDP_SEGMENT. */
+  txMessages: number;
+  txGsoMessages: number;
+  /** sendOffload: super-frames segmented, and entries refused (malformed super-frame, bad offsets). */
+  txSegmented: number;
+  txBadOffload: number;
+  /** GRO reads that held more than one datagram. */
+  rxAggregates: number;
+  /** Datagrams beyond the batch's `off` capacity, dropped. */
+  rxDropped: number;
 }
 
 export interface UdpHandle {
@@ -98,12 +135,32 @@ export interface UdpHandle {
     buf: Buffer, count: number, off: Uint32Array, len: Uint32Array, peer: Int32Array, flow: Uint16Array,
   ): number;
   /**
+   * As send(), where entry i is an 8-byte VXLAN header followed by a frame read from a vnetHdr
+   * TAP, whose virtio_net_hdr is vnet[12 * vnetIdx[i], +12) (vnet null: plain frames). A TCP
+   * super-frame is split into segments of at most gso_size payload bytes and at most
+   * maxDatagram bytes on the wire, each with its own VXLAN header copy; a partial checksum is
+   * completed (and NEEDS_CSUM cleared in `vnet`, for flooded copies). Consecutive datagrams to
+   * the same peer from the same source socket go out as UDP GSO messages. Returns how many
+   * entries went out completely.
+   */
+  sendOffload(
+    buf: Buffer, count: number, off: Uint32Array, len: Uint32Array, peer: Int32Array, flow: Uint16Array,
+    vnet: Buffer | null, vnetIdx: Int32Array | null,
+  ): number;
+  /** See UdpOpenOptions.maxDatagram. */
+  setMaxDatagram(bytes: number): void;
+  /**
    * As for TAP reads, plus the source of slot i in srcAddr[4i..4i+4) (the 4 words of the IPv6
    * address as numbers, IPv4 mapped: ::ffff:10.0.0.1 -> [0, 0, 0xffff, 0x0a000001]) and srcPort[i].
    */
+  /**
+   * With `off` (needed for gro), datagram i of a batch is at buf[off[i], +len[i]) and count is
+   * in datagrams: a GRO read is split at its gso_size. len, srcAddr and srcPort then hold
+   * off.length entries.
+   */
   startRecv(
     buf: Buffer, slotSize: number, headroom: number, capacity: number, len: Uint32Array,
-    srcAddr: Uint32Array, srcPort: Uint16Array, onBatch: (count: number) => void,
+    srcAddr: Uint32Array, srcPort: Uint16Array, onBatch: (count: number) => void, off?: Uint32Array,
   ): void;
   stopRecv(): void;
   stats(): UdpStats;
@@ -116,6 +173,13 @@ export function tapOpen(name: string, opts: TapOpenOptions): TapHandle;
 export function udpOpen(opts: UdpOpenOptions): UdpHandle;
 /** One datagram to a unix datagram socket ('@name' = abstract). False when it was not delivered. */
 export function sdNotify(socketPath: string, message: string): boolean;
+/**
+ * The send path's byte work on one TAP frame (tests): the segments of a GSO super-frame, each
+ * at most maxFrame bytes, or the frame with its partial checksum completed. null: refused.
+ */
+export function segmentFrame(frame: Buffer, vnetHdr: Buffer, maxFrame: number): Buffer[] | null;
+/** The TAP write path's byte work on a list of frames (tests): super-frames or frames as they are. */
+export function coalesceFrames(frames: Buffer[]): { vnetHdr: Buffer; frame: Buffer }[];
 /** TUN_F_* flags for TapHandle.setOffload. */
 export const tunOffload: {
   readonly CSUM: number;

@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include "notify.h"
+#include "offload_api.h"
 #include "tap.h"
 #include "udp.h"
 
@@ -48,6 +49,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("udpOpen", Napi::Function::New(env, UdpOpen, "udpOpen"));
   exports.Set("sdNotify", Napi::Function::New(env, SdNotify, "sdNotify"));
   exports.Set("tunOffload", OffloadFlags(env));
+  exports.Set("segmentFrame", Napi::Function::New(env, SegmentFrame, "segmentFrame"));
+  exports.Set("coalesceFrames", Napi::Function::New(env, CoalesceFrames, "coalesceFrames"));
   return exports;
 }
 

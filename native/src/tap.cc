@@ -74,6 +74,12 @@ bool TapHandle::Open(Napi::Env env, const std::string& name, bool vnetHdr, bool 
     return false;
   }
   name_.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+  if (vnetHdr) {
+    vnetSz_ = 10;
+    // The header's fields are little-endian (virtio 1.0) whatever the host; ignored where unsupported.
+    int le = 1;
+    ioctl(fd, TUNSETVNETLE, &le);
+  }
   int err = 0;
   poller_ = Poller::Create(env, fd, this, &err);
   if (poller_ == nullptr) {
@@ -107,8 +113,14 @@ Napi::Value TapHandle::SetVnetHdrSize(const Napi::CallbackInfo& info) {
   int sz = static_cast<int>(size);
   if (poller_ == nullptr) {
     ThrowErrno(env, "setVnetHdrSize(" + name_ + ")", "ioctl(TUNSETVNETHDRSZ)", EBADF);
+  } else if (vnetSz_ == 0 || sz > static_cast<int>(kVnetHdrLen)) {
+    ThrowInvalid(env, "setVnetHdrSize(" + name_ + "): needs vnetHdr, and at most " + std::to_string(kVnetHdrLen) + " bytes");
+  } else if (reading_) {
+    ThrowInvalid(env, "setVnetHdrSize(" + name_ + "): not while reading");
   } else if (ioctl(poller_->fd(), TUNSETVNETHDRSZ, &sz) < 0) {
     ThrowErrno(env, "setVnetHdrSize(" + name_ + ")", "ioctl(TUNSETVNETHDRSZ)", errno);
+  } else {
+    vnetSz_ = size;
   }
   return env.Undefined();
 }
@@ -123,7 +135,7 @@ Napi::Value TapHandle::StartRead(const Napi::CallbackInfo& info) {
     ThrowInvalid(env, "startRead(" + name_ + "): already reading");
     return env.Undefined();
   }
-  if (!rx_.Bind(info, 0) || !onBatch_.Set(env, info[5], "ovnet:tap-read")) {
+  if (!rx_.Bind(info, 0) || !BindVnet(info) || !onBatch_.Set(env, info[5], "ovnet:tap-read")) {
     rx_.Release();
     return env.Undefined();
   }
@@ -142,6 +154,7 @@ void TapHandle::StopReading() {
   if (poller_ != nullptr) poller_->Stop();
   onBatch_.Reset();
   rx_.Release();
+  rxVnet_ = nullptr;
   if (reading_) {
     reading_ = false;
     Unref();
@@ -180,6 +193,10 @@ Napi::Value TapHandle::Stats(const Napi::CallbackInfo& info) {
   o.Set("txPackets", static_cast<double>(txPackets_));
   o.Set("txBytes", static_cast<double>(txBytes_));
   o.Set("txErrors", static_cast<double>(txErrors_));
+  o.Set("vnetHdrSize", vnetSz_);
+  o.Set("rxSuperFrames", static_cast<double>(rxGso_));
+  o.Set("txSuperFrames", static_cast<double>(txSuper_));
+  o.Set("txCoalesced", static_cast<double>(txCoalesced_));
   return o;
 }
 
@@ -193,7 +210,7 @@ void TapHandle::OnReadable(int status) {
     StopReading();
     return;
   }
-  uint32_t count = ReadBatch();
+  uint32_t count = vnetSz_ != 0 ? ReadBatchVnet() : ReadBatch();
   if (count == 0) return;
   Napi::HandleScope scope(Env());
   onBatch_.Call(Env(), Value(), count);
@@ -241,6 +258,7 @@ Napi::Value TapHandle::Write(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (poller_ == nullptr) return Napi::Number::New(env, 0);
+  if (vnetSz_ != 0) return Napi::Number::New(env, WriteVnet(buf.data, buf.len, count, off, len));
   int fd = poller_->fd();
   uint32_t written = 0;
   for (uint32_t i = 0; i < count; i++) {

@@ -23,6 +23,8 @@ Napi::Function UdpHandle::Define(Napi::Env env) {
                          InstanceMethod<&UdpHandle::SetPeer>("setPeer"),
                          InstanceMethod<&UdpHandle::ClearPeer>("clearPeer"),
                          InstanceMethod<&UdpHandle::Send>("send"),
+                         InstanceMethod<&UdpHandle::SendOffload>("sendOffload"),
+                         InstanceMethod<&UdpHandle::SetMaxDatagram>("setMaxDatagram"),
                          InstanceMethod<&UdpHandle::StartRecv>("startRecv"),
                          InstanceMethod<&UdpHandle::StopRecv>("stopRecv"),
                          InstanceMethod<&UdpHandle::Stats>("stats"),
@@ -68,6 +70,7 @@ bool UdpHandle::Open(Napi::Env env, const Napi::Object& opts) {
   SocketSpec spec;
   spec.rcvbuf = static_cast<int>(rcvbuf);
   spec.sndbuf = static_cast<int>(sndbuf);
+  spec.reusePort = OptBool(opts, "reusePort", false);
   const char* failed = "";
   int fd = OpenUdpSocket(local, spec, &failed);
   if (fd < 0) {
@@ -81,6 +84,16 @@ bool UdpHandle::Open(Napi::Env env, const Napi::Object& opts) {
     return false;
   }
   family_ = local.family();
+  if (OptBool(opts, "gro", false)) EnableGro(fd);
+  // Until told the MTU: the most a 1500-byte underlay carries.
+  uint32_t maxDatagram;
+  if (!OptUint(env, opts, "maxDatagram", 65507, family_ == AF_INET6 ? 1452 : 1472, &maxDatagram)) {
+    ::close(fd);
+    CloseAll();
+    return false;
+  }
+  maxDatagram_ = maxDatagram;
+  gso_.Configure(maxDatagram_, family_ == AF_INET6 ? 65527 : 65507);
   localPort_ = BoundPort(fd);
   rcvbuf_ = EffectiveBuffer(fd, SO_RCVBUF);
   sndbuf_ = EffectiveBuffer(fd, SO_SNDBUF);
@@ -169,6 +182,10 @@ Napi::Value UdpHandle::StartRecv(const Napi::CallbackInfo& info) {
     rxMsgs_[i].msg_hdr.msg_iov = &rxIov_[i];
     rxMsgs_[i].msg_hdr.msg_iovlen = 1;
   }
+  if (!BindDescriptors(info)) {
+    StopReading();
+    return env.Undefined();
+  }
   int err = poller_->Start();
   if (err != 0) {
     StopReading();
@@ -186,6 +203,7 @@ void UdpHandle::StopReading() {
   rx_.Release();
   srcAddr_ = nullptr;
   srcPort_ = nullptr;
+  rxOff_ = nullptr;
   if (reading_) {
     reading_ = false;
     Unref();
@@ -223,11 +241,21 @@ Napi::Value UdpHandle::Stats(const Napi::CallbackInfo& info) {
   o.Set("rxBytes", static_cast<double>(rxBytes_));
   o.Set("rxErrors", static_cast<double>(rxErrors_));
   o.Set("rxTruncated", static_cast<double>(rxTruncated_));
-  o.Set("txPackets", static_cast<double>(txPackets_));
-  o.Set("txBytes", static_cast<double>(txBytes_));
-  o.Set("txErrors", static_cast<double>(txErrors_));
   o.Set("rcvbuf", rcvbuf_);
   o.Set("sndbuf", sndbuf_);
+  // Offload sends (sendOffload) are counted here too, per datagram on the wire.
+  o.Set("txPackets", static_cast<double>(txPackets_ + gsoStats_.packets));
+  o.Set("txBytes", static_cast<double>(txBytes_ + gsoStats_.bytes));
+  o.Set("txErrors", static_cast<double>(txErrors_ + gsoStats_.errors + txBadGso_));
+  o.Set("gro", groEnabled_);
+  o.Set("gso", gso_.gsoWorks());
+  o.Set("maxDatagram", maxDatagram_);
+  o.Set("txMessages", static_cast<double>(gsoStats_.messages));
+  o.Set("txGsoMessages", static_cast<double>(gsoStats_.gsoMessages));
+  o.Set("txSegmented", static_cast<double>(txSegmented_));
+  o.Set("txBadOffload", static_cast<double>(txBadGso_));
+  o.Set("rxAggregates", static_cast<double>(rxAggregates_));
+  o.Set("rxDropped", static_cast<double>(rxDropped_));
   return o;
 }
 
@@ -243,7 +271,7 @@ void UdpHandle::OnReadable(int status) {
     if (poller_->Start() != 0) StopReading();
     return;
   }
-  uint32_t count = RecvBatch();
+  uint32_t count = rxOff_ != nullptr ? RecvBatchGro() : RecvBatch();
   if (count == 0) return;
   Napi::HandleScope scope(Env());
   onBatch_.Call(Env(), Value(), count);

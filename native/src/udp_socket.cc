@@ -73,6 +73,11 @@ int OpenUdpSocket(const SockAddr& local, const SocketSpec& spec, const char** fa
     CloseKeepErrno(fd);
     return -1;
   }
+  if (spec.reusePort && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+    *failed = "setsockopt(SO_REUSEPORT)";
+    CloseKeepErrno(fd);
+    return -1;
+  }
   SetBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, spec.rcvbuf);
   SetBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, spec.sndbuf);
   if (bind(fd, &local.u.sa, local.len) < 0) {

@@ -33,6 +33,7 @@ struct SocketSpec {
   int rcvbuf = 0;  // 0: leave the kernel default
   int sndbuf = 0;
   bool dropAll = false;  // send-only: a BPF filter discards every datagram before it is queued
+  bool reusePort = false;  // SO_REUSEPORT: one socket per worker on the same port
 };
 
 // A non-blocking, close-on-exec UDP socket bound to `local` (IPv6 sockets are IPv6-only).

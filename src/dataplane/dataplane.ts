@@ -121,7 +121,7 @@ export class Dataplane {
     this.#counters = new Counters(maxNetworks);
     this.#neigh = new NeighborTable(o.neighborCapacity ?? DEFAULT_NEIGHBOR_CAPACITY);
     const rxShape = this.#underlay.rxShape;
-    this.#rxBatch = new PacketBatch(this.#batchSize, rxShape?.slotSize ?? this.#slotSize, rxShape);
+    this.#rxBatch = new PacketBatch(rxShape?.capacity ?? this.#batchSize, rxShape?.slotSize ?? this.#slotSize, rxShape);
     this.#fwd = new Forwarder({
       fdb: this.#fdb, peers: this.#peers, members: this.#members, networks: this.#nets, counters: this.#counters,
       underlay: this.#underlay, clock: this.#clock, batchSize: this.#batchSize, tapListSize: this.#rxBatch.maxPackets,
@@ -328,8 +328,8 @@ export class Dataplane {
     this.#taps[net] = tap;
     // Batches outlive their TAP and are reused, unless the new port needs another layout.
     const shape = tap.rxShape;
-    if (!this.#tapBatches[net]?.fits(shape, this.#slotSize)) {
-      this.#tapBatches[net] = new PacketBatch(this.#batchSize, shape?.slotSize ?? this.#slotSize, shape);
+    if (!this.#tapBatches[net]?.fits(shape, this.#slotSize, this.#batchSize)) {
+      this.#tapBatches[net] = new PacketBatch(shape?.capacity ?? this.#batchSize, shape?.slotSize ?? this.#slotSize, shape);
     }
     this.#fwd.attachTap(net, tap);
     for (const p of this.#specs.values()) if (p.vnis.includes(spec.vni)) this.#members.set(net, this.#peers.indexOf(p.id), true);

@@ -39,6 +39,8 @@ export const OFFLOAD_SLOT_SIZE = 65_536 + 128;
 /** What a port needs its receive batch to look like (ports without it take the defaults). */
 export interface BatchShape {
   slotSize: number;
+  /** Slots per batch, when the port wants fewer or more than the data plane's batch size (large slots). */
+  capacity?: number;
   /** Keep a virtio_net_hdr per slot in PacketBatch.vnet. */
   vnetHdr?: boolean;
   /** Several packets per slot (UDP GRO): packet i is at PacketBatch.off[i]; at most this many per slot. */
@@ -86,8 +88,9 @@ export class PacketBatch {
   }
 
   /** Whether this batch has the layout `shape` asks for (a port's rxShape, or the defaults). */
-  fits(shape: BatchShape | undefined, slotSize: number): boolean {
-    return this.slotSize === (shape?.slotSize ?? slotSize) && (this.vnet !== null) === !!shape?.vnetHdr &&
+  fits(shape: BatchShape | undefined, slotSize: number, capacity: number): boolean {
+    return this.slotSize === (shape?.slotSize ?? slotSize) && this.capacity === (shape?.capacity ?? capacity) &&
+      (this.vnet !== null) === !!shape?.vnetHdr &&
       (this.off !== null) === !!shape?.packetsPerSlot;
   }
 }

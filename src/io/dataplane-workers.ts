@@ -16,14 +16,24 @@
  *   bridge, only wider); the answer then teaches it. A SharedArrayBuffer table would share
  *   learning, but needs cross-thread synchronisation on the per-packet path (open addressing
  *   with back-shift deletion is not safe under concurrent writers) for little gain where the
- *   fdb is mostly pinned or quickly learned.
+ *   fdb is mostly pinned or quickly learned. The cost: a MAC that moves to another peer is
+ *   relearned only by the workers that receive from it; the others keep the old peer until it
+ *   ages out.
  * - Counters, fdb dumps and port statistics of the control socket show worker 0 only.
  *
- * MEASURED (2-core VM, `npm run bench` topology, kernel VXLAN in the same run), 1 worker
- * against 2 per agent: see bench/README or the closing notes of issue 6. On this machine every
- * core is already busy during a TCP stream (iperf3 at both ends, the kernel's TCP, bridges,
- * veths and both agents), so a second forwarding thread per agent only adds contention: the
- * agent runs 1 worker unless OVNETD_WORKERS asks for more.
+ * MEASURED with bench/workers.mjs (2-core VM shared with other work, namespace topology of
+ * `npm run bench`, offloads on, 3 interleaved rounds of 4 s, medians; kernel VXLAN alongside):
+ *
+ *                        kernel   1 worker   2 workers
+ *   TCP 1 stream Gbit/s  7.00     3.70       2.81
+ *   TCP 4 streams Gbit/s 10.58    4.27       3.72
+ *   UDP 64 B packets/s   78,886   57,033     22,326
+ *   ping avg ms          0.095    0.635      0.539
+ *
+ * Every core is already busy during a stream (iperf3 at both ends, the kernel's TCP, bridges,
+ * veths, both agents); a second forwarding thread per agent only adds contention and context
+ * switches. So the agent runs 1 worker; OVNETD_WORKERS=N (environment, for measurement) starts
+ * N - 1 more. Machines with cores to spare may see the opposite: measure there.
  */
 import { Worker } from 'node:worker_threads';
 import type { DataplaneCommand } from '../dataplane/commands.js';
