@@ -46,6 +46,18 @@ describe('ovnetd lab', () => {
     expect(again.stderr.trim().split('\n').pop()).toMatch(/already up.*lab down/);
   });
 
+  it('serves Prometheus metrics with the documented names', (ctx) => {
+    if (foreignLab) return ctx.skip();
+    const r = spawnSync('ip', ['netns', 'exec', 'ovlab-h1', process.execPath, '-e',
+      'fetch("http://127.0.0.1:9474/metrics").then((r) => r.text()).then((t) => process.stdout.write(t))'], { encoding: 'utf8', timeout: 15_000 });
+    expect(r.status).toBe(0);
+    for (const name of ['ovnetd_frames_total{network="demo",vni="4242",direction="rx"}', 'ovnetd_bytes_total', 'ovnetd_drops_total{reason="unknown_peer"}',
+      'ovnetd_flooded_frames_total', 'ovnetd_suppressed_total', 'ovnetd_fdb_entries', 'ovnetd_fdb_capacity 65536', 'ovnetd_peers 1',
+      'ovnetd_store_up 1', 'ovnetd_store_watch_errors_total', 'process_cpu_user_seconds_total']) expect(r.stdout).toContain(name);
+    const rx = /ovnetd_frames_total\{network="demo",vni="4242",direction="rx"\} (\d+)/.exec(r.stdout);
+    expect(Number(rx?.[1])).toBeGreaterThan(0);
+  });
+
   it('doctor agrees with a healthy lab, and reports each difference made by hand', (ctx) => {
     if (foreignLab) return ctx.skip();
     const doctor = () => spawnSync('ip', ['netns', 'exec', 'ovlab-h1', process.execPath, OVNETD_BIN, 'doctor', '--json',
