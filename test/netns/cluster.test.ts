@@ -53,6 +53,22 @@ describe.each(backends)('cluster through the %s', (name, startStore) => {
     expect(st.store.health).toBe('ok');
   });
 
+  it('skips a corrupted or foreign store entry, reports it, and keeps the valid ones', async (ctx) => {
+    if (!lab || name !== 'embedded store') return ctx.skip();
+    // Written with Consul's plain KV API, as a hand edit or a foreign tool would.
+    const put = (key: string, body: string) => lab.topo.exec(lab.topo.hostNs(4), [process.execPath, '-e',
+      `fetch("http://192.168.77.4:8500/v1/kv/${key}", { method: "PUT", body: ${JSON.stringify(body)} }).then((r) => process.exit(r.ok ? 0 : 1))`]);
+    put('ovnetd/v1/networks/broken', '{not json');
+    put('ovnetd/v1/hosts/h-ffffffffffff', JSON.stringify({ version: 9, id: 'h-ffffffffffff' }));
+    await waitFor(async () => (await lab.agents[0].status()).store.corruptEntries >= 2, 5000, 'corruption counted');
+    const st = await lab.agents[0].status();
+    expect(st.networks.map((n) => n.name)).toEqual(['demo']);
+    expect(st.peers).toBe(2);
+    expect(lab.agents[0].exitCode).toBeNull();
+    expect(ping(lab, lab.topo.endpoints[0], '10.77.0.2', 1)).toMatch(/1 received/);
+    expect(cli(lab, 1, ['ls', '--store', store.url]).stderr).toMatch(/warning: skipping corrupted store entry .*networks\/broken/);
+  });
+
   it('SIGKILL one agent -> the others drop it within TTL + 5 s; restarted, it rejoins', async (ctx) => {
     if (!lab) return ctx.skip();
     lab.agents[2].kill();
