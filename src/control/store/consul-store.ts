@@ -11,7 +11,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { Clock } from '../../lib/clock.js';
 import type { KvEntry, KvList, KvStore, Registration, WatchEvent } from './kv-store.js';
 import { ConsulRequestContext, consulIndex, consulStatus, toStoreError } from './consul-http.js';
-import { KeptAliveRegistration } from './keep-alive.js';
+import { ClientLifetime, KeptAliveRegistration } from './keep-alive.js';
 import { checkIndex, checkKey, checkTtl, conflict } from './store-args.js';
 import { runWatchLoop } from './watch-loop.js';
 import { consulWatchSession } from './consul-watch.js';
@@ -40,9 +40,7 @@ export class ConsulStore implements KvStore {
   readonly url: string;
   readonly #client: Consul;
   readonly #opts: ConsulStoreOptions;
-  readonly #registrations = new Set<KeptAliveRegistration>();
-  /** Aborted by close(): ends every watch this client runs. */
-  readonly #life = new AbortController();
+  readonly #lifetime = new ClientLifetime();
 
   constructor(opts: ConsulStoreOptions) {
     this.#opts = opts;
@@ -108,7 +106,7 @@ export class ConsulStore implements KvStore {
   }
 
   watch(prefix: string, onEvent: (e: WatchEvent) => void, opts: { signal: AbortSignal; onError?: (err: unknown) => void }): void {
-    const signal = AbortSignal.any([opts.signal, this.#life.signal]);
+    const signal = this.#lifetime.watchSignal(opts.signal);
     runWatchLoop(this.#opts.clock, (api) => consulWatchSession(this, prefix, api), onEvent, { ...opts, signal });
   }
 
@@ -144,15 +142,11 @@ export class ConsulStore implements KvStore {
       },
       destroy,
     }, ttlSeconds, this.#opts.clock);
-    this.#registrations.add(reg);
-    void reg.lost.then(() => this.#registrations.delete(reg));
-    return reg;
+    return this.#lifetime.track(reg);
   }
 
   async close(): Promise<void> {
-    this.#life.abort();
-    for (const reg of this.#registrations) reg.abandon();
-    this.#registrations.clear();
+    this.#lifetime.close();
     this.#client.destroy();
   }
 

@@ -8,7 +8,7 @@ import { Etcd3, EtcdLeaseInvalidError, EtcdPermissionDeniedError, isRecoverableE
 import type { Clock } from '../../lib/clock.js';
 import { OvnError, isOvnError } from '../../lib/errors.js';
 import type { KvEntry, KvList, KvStore, Registration, WatchEvent } from './kv-store.js';
-import { KeptAliveRegistration } from './keep-alive.js';
+import { ClientLifetime, KeptAliveRegistration } from './keep-alive.js';
 import { checkIndex, checkKey, checkTtl, conflict } from './store-args.js';
 import { runWatchLoop } from './watch-loop.js';
 import { etcdWatchSession } from './etcd-watch.js';
@@ -40,9 +40,7 @@ export class EtcdStore implements KvStore {
   readonly url: string;
   readonly #client: Etcd3;
   readonly #opts: EtcdStoreOptions;
-  readonly #registrations = new Set<KeptAliveRegistration>();
-  /** Aborted by close(): ends every watch this client runs. */
-  readonly #life = new AbortController();
+  readonly #lifetime = new ClientLifetime();
 
   constructor(opts: EtcdStoreOptions) {
     this.#opts = opts;
@@ -102,7 +100,7 @@ export class EtcdStore implements KvStore {
   }
 
   watch(prefix: string, onEvent: (e: WatchEvent) => void, opts: { signal: AbortSignal; onError?: (err: unknown) => void }): void {
-    const signal = AbortSignal.any([opts.signal, this.#life.signal]);
+    const signal = this.#lifetime.watchSignal(opts.signal);
     runWatchLoop(this.#opts.clock, (api) => etcdWatchSession(this, prefix, api), onEvent, { ...opts, signal });
   }
 
@@ -139,15 +137,11 @@ export class EtcdStore implements KvStore {
       },
       destroy: revoke,
     }, ttlSeconds, this.#opts.clock);
-    this.#registrations.add(reg);
-    void reg.lost.then(() => this.#registrations.delete(reg));
-    return reg;
+    return this.#lifetime.track(reg);
   }
 
   async close(): Promise<void> {
-    this.#life.abort();
-    for (const reg of this.#registrations) reg.abandon();
-    this.#registrations.clear();
+    this.#lifetime.close();
     this.#client.close();
   }
 

@@ -103,3 +103,30 @@ export function pauseKeepAliveForTest(reg: Registration, ms: number): void {
   if (!(reg instanceof KeptAliveRegistration)) throw new TypeError('not a store registration');
   reg.pauseKeepAlive(ms);
 }
+
+/**
+ * What every store client must undo at close(): its watches end, and its registrations stop
+ * being kept alive without being released (so their keys expire after the TTL, as a crash would).
+ */
+export class ClientLifetime {
+  readonly #registrations = new Set<KeptAliveRegistration>();
+  /** Aborted by close(): ends every watch this client runs. */
+  readonly #life = new AbortController();
+
+  /** A signal for a watch: aborts when the caller's signal does, or when the client closes. */
+  watchSignal(signal: AbortSignal): AbortSignal {
+    return AbortSignal.any([signal, this.#life.signal]);
+  }
+
+  track(reg: KeptAliveRegistration): KeptAliveRegistration {
+    this.#registrations.add(reg);
+    void reg.lost.then(() => this.#registrations.delete(reg));
+    return reg;
+  }
+
+  close(): void {
+    this.#life.abort();
+    for (const reg of this.#registrations) reg.abandon();
+    this.#registrations.clear();
+  }
+}
