@@ -113,40 +113,39 @@ async function build(opts: LabUpOptions, dir: string, state: LabState): Promise<
   step(6, 'ping matrix');
   const pings = pingMatrix(state);
   step(7, 'throughput e1 -> e2');
-  const throughput = measure(state);
+  const throughput = measure(state, dir);
   return { state, pings, throughput };
 }
 
-function startStore(kind: 'embedded' | 'etcd', ns: string, ip: string, dir: string, state: LabState): void {
+/** The command line of a lab store serving on `ip` (clients on the underlay, etcd peers on loopback). */
+export function storeCommand(kind: 'embedded' | 'etcd', ip: string, dataDir: string): { url: string; argv: string[] } {
   if (kind === 'embedded') {
-    state.storeUrl = `consul://${ip}:8500`;
-    const pid = spawnDetached(ns, [process.execPath, OVNETD_BIN, 'store', 'serve', '--listen', `${ip}:8500`, '--data', join(dir, 'store')], join(dir, 'store.log'));
-    state.pids.push({ name: 'store', pid });
-    return;
+    return { url: `consul://${ip}:8500`, argv: [process.execPath, OVNETD_BIN, 'store', 'serve', '--listen', `${ip}:8500`, '--data', dataDir] };
   }
-  state.storeUrl = `etcd://${ip}:2379`;
-  const data = join(dir, 'etcd');
+  return {
+    url: `etcd://${ip}:2379`,
+    argv: ['etcd', '--name', 'lab', '--data-dir', dataDir, '--listen-client-urls', `http://${ip}:2379`,
+      '--advertise-client-urls', `http://${ip}:2379`, '--listen-peer-urls', 'http://127.0.0.1:2380',
+      '--initial-advertise-peer-urls', 'http://127.0.0.1:2380', '--initial-cluster', 'lab=http://127.0.0.1:2380'],
+  };
+}
+
+function startStore(kind: 'embedded' | 'etcd', ns: string, ip: string, dir: string, state: LabState): void {
+  const data = join(dir, kind === 'embedded' ? 'store' : 'etcd');
   mkdirSync(data, { recursive: true });
-  const pid = spawnDetached(ns, ['etcd', '--name', 'lab', '--data-dir', data, '--listen-client-urls', `http://${ip}:2379`,
-    '--advertise-client-urls', `http://${ip}:2379`, '--listen-peer-urls', 'http://127.0.0.1:2380',
-    '--initial-advertise-peer-urls', 'http://127.0.0.1:2380', '--initial-cluster', 'lab=http://127.0.0.1:2380'], join(dir, 'etcd.log'));
-  state.pids.push({ name: 'etcd', pid });
+  const { url, argv } = storeCommand(kind, ip, data);
+  state.storeUrl = url;
+  state.pids.push({ name: kind === 'embedded' ? 'store' : 'etcd', pid: spawnDetached(ns, argv, join(dir, `${kind}.log`)) });
 }
 
 function attachEndpoint(topo: ReturnType<typeof labTopology>, host: number, dir: string): { ns: string; host: number; ip: string } {
   const ns = `${topo.prefix}-e${host}`;
   run(['ip', 'netns', 'add', ns]);
   run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-  // `ovnetd attach` (through the agent) allocates the address cluster-wide when available.
+  // Through the agent, as a user would: the address comes from the cluster-wide IPAM.
   const r = spawnSync(process.execPath, [OVNETD_BIN, 'attach', 'demo', '--netns', ns, '--name', `e${host}`, '--control-socket', labAgentSocket(host, dir), '--json'], { encoding: 'utf8', timeout: 30_000 });
-  if (r.status === 0) {
-    const ep = JSON.parse(r.stdout) as { ip: string };
-    return { ns, host, ip: ep.ip };
-  }
-  if (!/Unknown (argument|command)|Unknown arguments|unknown method/i.test(r.stderr)) throw new OvnError('OVN_ERR_INTERNAL', `attach failed: ${r.stderr.trim()}`);
-  run(['ip', 'netns', 'del', ns]);
-  const ep = topo.addEndpoint(host, LAB_VNI, `10.99.0.${10 + host}`, 24, { name: `e${host}` });
-  return { ns: ep.ns, host, ip: ep.ip };
+  if (r.status !== 0) throw new OvnError('OVN_ERR_INTERNAL', `ovnetd attach failed: ${r.stderr.trim()}`);
+  return { ns, host, ip: (JSON.parse(r.stdout) as { ip: string }).ip };
 }
 
 function pingMatrix(state: LabState): LabReport['pings'] {
@@ -162,14 +161,14 @@ function pingMatrix(state: LabState): LabReport['pings'] {
   return out;
 }
 
-function measure(state: LabState): LabReport['throughput'] {
+function measure(state: LabState, dir: string): LabReport['throughput'] {
   if (!which('iperf3')) return { skipped: 'iperf3 is not installed (apt-get install iperf3)' };
   const [a, b] = state.endpoints;
-  const srv = spawnSync('ip', ['netns', 'exec', b.ns, 'iperf3', '-s', '-D', '-1', '-I', join(LAB_DIR, 'iperf3.pid')], { encoding: 'utf8' });
+  const srv = spawnSync('ip', ['netns', 'exec', b.ns, 'iperf3', '-s', '-D', '-1', '-I', join(dir, 'iperf3.pid')], { encoding: 'utf8' });
   if (srv.status !== 0) return { skipped: `iperf3 server failed: ${srv.stderr.trim()}` };
   spawnSync('sleep', ['0.5']);
   const r = spawnSync('ip', ['netns', 'exec', a.ns, 'iperf3', '-c', b.ip, '-t', '3', '-J'], { encoding: 'utf8', timeout: 30_000 });
-  if (existsSync(join(LAB_DIR, 'iperf3.pid'))) spawnSync('pkill', ['-F', join(LAB_DIR, 'iperf3.pid')]);
+  if (existsSync(join(dir, 'iperf3.pid'))) spawnSync('pkill', ['-F', join(dir, 'iperf3.pid')]);
   try {
     return { gbps: (JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e9, tool: 'iperf3 TCP, 3 s' };
   } catch {

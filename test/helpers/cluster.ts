@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { spawnSync, type ChildProcess, execFileSync } from 'node:child_process';
 import { OVNETD_BIN, startAgent, type AgentProcess } from '../../src/lab/agent-process.js';
+import { storeCommand } from '../../src/lab/lab-up.js';
 import type { Lab } from './lab.js';
 import { waitFor } from './netns.js';
 
@@ -20,9 +21,10 @@ async function waitHttp(lab: Lab, host: number, url: string): Promise<void> {
 export async function startEmbeddedStore(lab: Lab, host: number): Promise<StoreProcess> {
   const ip = lab.topo.hosts[host - 1].underlayIp;
   const data = join(lab.dir, 'store');
-  const spawnIt = () => lab.topo.spawn(lab.topo.hostNs(host), [process.execPath, OVNETD_BIN, 'store', 'serve', '--listen', `${ip}:8500`, '--data', data, '--log-level', 'warn']);
+  const cmd = storeCommand('embedded', ip, data);
+  const spawnIt = () => lab.topo.spawn(lab.topo.hostNs(host), [...cmd.argv, '--log-level', 'warn']);
   const s: StoreProcess = {
-    url: `consul://${ip}:8500`,
+    url: cmd.url,
     child: spawnIt(),
     async stop() { await killWait(s.child); },
     async restart() { s.child = spawnIt(); await waitHttp(lab, host, `http://${ip}:8500/v1/status/leader`); },
@@ -42,12 +44,10 @@ export async function startEtcd(lab: Lab, host: number): Promise<StoreProcess> {
   const ip = lab.topo.hosts[host - 1].underlayIp;
   const data = join(lab.dir, 'etcd');
   mkdirSync(data, { recursive: true });
-  const spawnIt = () => lab.topo.spawn(lab.topo.hostNs(host), [bin, '--name', 'lab', '--data-dir', data,
-    '--listen-client-urls', `http://${ip}:2379`, '--advertise-client-urls', `http://${ip}:2379`,
-    '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
-    '--initial-cluster', 'lab=http://127.0.0.1:2380', '--log-level', 'error']);
+  const cmd = storeCommand('etcd', ip, data);
+  const spawnIt = () => lab.topo.spawn(lab.topo.hostNs(host), [bin, ...cmd.argv.slice(1), '--log-level', 'error']);
   const s: StoreProcess = {
-    url: `etcd://${ip}:2379`,
+    url: cmd.url,
     child: spawnIt(),
     async stop() { await killWait(s.child); },
     async restart() { s.child = spawnIt(); await waitHttp(lab, host, `http://${ip}:2379/health`); },
