@@ -6,6 +6,8 @@
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { Topology } from '../dist/lab/topology.js';
 import { startAgent } from '../dist/lab/agent-process.js';
@@ -51,6 +53,34 @@ export async function buildOvnetd(topo, dir, extraArgs = [], env = {}) {
   return { pid: agents[0].child.pid, agents };
 }
 
+const FLOOR_C = new URL('./floor-relay.c', import.meta.url).pathname;
+const FLOOR_NODE = new URL('./node-relay.mjs', import.meta.url).pathname;
+
+/** A reference relay (floor-relay.c or node-relay.mjs) per host in place of the agent. */
+export async function buildRelay(topo, dir, kind) {
+  let argv0;
+  if (kind === 'c-relay') {
+    argv0 = [join(dir, 'floor-relay')];
+    execFileSync('cc', ['-O2', '-o', argv0[0], FLOOR_C]);
+  } else {
+    argv0 = [process.execPath, FLOOR_NODE];
+  }
+  for (const h of topo.hosts) {
+    const peer = topo.hosts.find((o) => o !== h);
+    const child = topo.spawn(h.ns, [...argv0, `ovtap-${VNI}`, h.underlayIp, peer.underlayIp, String(VNI)]);
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    await Promise.race([
+      new Promise((resolve) => { const f = () => { if (err.includes('ready')) resolve(); else child.stderr.once('data', f); }; child.stderr.once('data', f); }),
+      once(child, 'exit').then(() => { throw new Error(`${kind} exited: ${err}`); }),
+    ]);
+    topo.exec(h.ns, ['ip', 'link', 'add', `ovbr-${VNI}`, 'type', 'bridge']);
+    topo.exec(h.ns, ['ip', 'link', 'set', `ovtap-${VNI}`, 'master', `ovbr-${VNI}`, 'mtu', String(OVERLAY_MTU), 'up']);
+    topo.exec(h.ns, ['ip', 'link', 'set', `ovbr-${VNI}`, 'mtu', String(OVERLAY_MTU), 'up']);
+  }
+  return { pid: undefined };
+}
+
 function iperf(topo, client, server, args, seconds) {
   const srv = topo.spawn(server.ns, ['iperf3', '-s', '-1', '-p', '5201']);
   return sleep(300).then(() => {
@@ -63,17 +93,21 @@ function iperf(topo, client, server, args, seconds) {
   });
 }
 
-function ping(topo, from, to, count) {
+function pingRtts(topo, from, to, count) {
   const out = topo.exec(from.ns, ['ping', '-c', String(count), '-i', '0.01', '-W', '1', to.ip], 60_000);
-  const rtts = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  const rtts = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
   if (rtts.length === 0) throw new Error(`no ping replies:\n${out}`);
-  return { avg: rtts.reduce((a, b) => a + b, 0) / rtts.length, p99: rtts[Math.min(rtts.length - 1, Math.floor(rtts.length * 0.99))], received: rtts.length };
+  return rtts;
 }
 
-/** Runs the measurements over an already-built carrier. */
-export async function measure(topo, carrier, seconds) {
+function summary(rtts) {
+  const s = [...rtts].sort((a, b) => a - b);
+  return { pingAvg: s.reduce((a, b) => a + b, 0) / s.length, pingP99: s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] };
+}
+
+/** Throughput and CPU over an opened carrier (see openCarrier). */
+export async function measureThroughput({ topo, carrier }, seconds) {
   const [e1, e2] = topo.endpoints;
-  ping(topo, e1, e2, 5); // warm up ARP and the forwarding table
   const res = {};
   const a0 = cpuTicks(carrier.pid), s0 = cpuTicks();
   const t1 = await iperf(topo, e1, e2, [], seconds);
@@ -85,26 +119,56 @@ export async function measure(topo, carrier, seconds) {
   const u = await iperf(topo, e1, e2, ['-u', '-b', '0', '-l', '64'], seconds);
   const sum = u.end.sum;
   res.udp64pps = (sum.packets - sum.lost_packets) / sum.seconds;
-  const p = ping(topo, e1, e2, 300);
-  res.pingAvg = p.avg;
-  res.pingP99 = p.p99;
   return res;
 }
 
-/** `extraArgs`: agent flags; `env`: agent environment (e.g. OVNETD_WORKERS). */
-export async function runCarrier(kind, seconds, extraArgs = [], env = {}) {
-  const prefix = `ovb${randomBytes(2).toString('hex')}`;
+/**
+ * Ping RTT of several opened carriers, in rounds that take turns, so that a burst of noise on
+ * the shared machine falls on all of them alike rather than on whichever ran at that moment.
+ * Returns { pingAvg, pingP99 } (ms) per carrier, over rounds x perRound pings.
+ */
+export function pingInterleaved(opened, rounds = 10, perRound = 30) {
+  const rtts = opened.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    opened.forEach(({ topo }, i) => rtts[i].push(...pingRtts(topo, topo.endpoints[0], topo.endpoints[1], perRound)));
+  }
+  return rtts.map(summary);
+}
+
+const open = new Set();
+process.once('SIGINT', () => { for (const o of open) o.close(); process.exit(130); });
+
+/**
+ * Builds one carrier in a topology of its own with an endpoint on each host, warmed up.
+ * kind: 'kernel', 'ovnetd' (`extraArgs`: agent flags; `env`: agent environment, e.g.
+ * OVNETD_WORKERS), or the reference relays 'c-relay' and 'node-relay'. close() removes it all.
+ */
+export async function openCarrier(kind, extraArgs = [], env = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'ovnetd-bench-'));
-  const topo = new Topology(prefix, { hosts: 2 }).create();
-  const cleanup = () => { topo.destroy(); rmSync(dir, { recursive: true, force: true }); };
-  process.once('SIGINT', () => { cleanup(); process.exit(130); });
+  const topo = new Topology(`ovb${randomBytes(2).toString('hex')}`, { hosts: 2 }).create();
+  const opened = { kind, topo, carrier: undefined, close: () => { open.delete(opened); topo.destroy(); rmSync(dir, { recursive: true, force: true }); } };
+  open.add(opened);
   try {
-    const carrier = kind === 'kernel' ? await buildKernel(topo) : await buildOvnetd(topo, dir, extraArgs, env);
+    opened.carrier = kind === 'kernel' ? await buildKernel(topo)
+      : kind === 'c-relay' || kind === 'node-relay' ? await buildRelay(topo, dir, kind) : await buildOvnetd(topo, dir, extraArgs, env);
     topo.addEndpoint(1, VNI, '10.77.0.1', 24, { mtu: OVERLAY_MTU });
     topo.addEndpoint(2, VNI, '10.77.0.2', 24, { mtu: OVERLAY_MTU });
     await sleep(500);
-    return await measure(topo, carrier, seconds);
+    pingRtts(topo, topo.endpoints[0], topo.endpoints[1], 5); // ARP and the forwarding table
+    return opened;
+  } catch (e) {
+    opened.close();
+    throw e;
+  }
+}
+
+/** One carrier measured on its own: throughput, CPU and 300 pings. */
+export async function runCarrier(kind, seconds, extraArgs = [], env = {}) {
+  const opened = await openCarrier(kind, extraArgs, env);
+  try {
+    const res = await measureThroughput(opened, seconds);
+    return { ...res, ...pingInterleaved([opened], 1, 300)[0] };
   } finally {
-    cleanup();
+    opened.close();
   }
 }
