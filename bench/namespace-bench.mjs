@@ -7,7 +7,6 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { Topology } from '../dist/lab/topology.js';
 import { startAgent } from '../dist/lab/agent-process.js';
@@ -27,13 +26,18 @@ function cpuTicks(pid) {
 }
 const TICK_HZ = 100;
 
+/** The bridge ovbr-VNI on host h with `port` in it, both at the overlay MTU. */
+function bridge(topo, h, port) {
+  topo.exec(h.ns, ['ip', 'link', 'add', `ovbr-${VNI}`, 'type', 'bridge']);
+  topo.exec(h.ns, ['ip', 'link', 'set', port, 'master', `ovbr-${VNI}`, 'mtu', String(OVERLAY_MTU), 'up']);
+  topo.exec(h.ns, ['ip', 'link', 'set', `ovbr-${VNI}`, 'mtu', String(OVERLAY_MTU), 'up']);
+}
+
 export async function buildKernel(topo) {
   for (const h of topo.hosts) {
     const peer = topo.hosts.find((o) => o !== h);
     topo.exec(h.ns, ['ip', 'link', 'add', `vx${VNI}`, 'type', 'vxlan', 'id', String(VNI), 'dstport', '4789', 'local', h.underlayIp, 'dev', 'u0']);
-    topo.exec(h.ns, ['ip', 'link', 'add', `ovbr-${VNI}`, 'type', 'bridge']);
-    topo.exec(h.ns, ['ip', 'link', 'set', `vx${VNI}`, 'master', `ovbr-${VNI}`, 'mtu', String(OVERLAY_MTU), 'up']);
-    topo.exec(h.ns, ['ip', 'link', 'set', `ovbr-${VNI}`, 'mtu', String(OVERLAY_MTU), 'up']);
+    bridge(topo, h, `vx${VNI}`);
     topo.exec(h.ns, ['bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', `vx${VNI}`, 'dst', peer.underlayIp]);
   }
   return { pid: undefined };
@@ -68,15 +72,12 @@ export async function buildRelay(topo, dir, kind) {
   for (const h of topo.hosts) {
     const peer = topo.hosts.find((o) => o !== h);
     const child = topo.spawn(h.ns, [...argv0, `ovtap-${VNI}`, h.underlayIp, peer.underlayIp, String(VNI)]);
-    let err = '';
-    child.stderr.on('data', (d) => { err += d; });
-    await Promise.race([
-      new Promise((resolve) => { const f = () => { if (err.includes('ready')) resolve(); else child.stderr.once('data', f); }; child.stderr.once('data', f); }),
-      once(child, 'exit').then(() => { throw new Error(`${kind} exited: ${err}`); }),
-    ]);
-    topo.exec(h.ns, ['ip', 'link', 'add', `ovbr-${VNI}`, 'type', 'bridge']);
-    topo.exec(h.ns, ['ip', 'link', 'set', `ovtap-${VNI}`, 'master', `ovbr-${VNI}`, 'mtu', String(OVERLAY_MTU), 'up']);
-    topo.exec(h.ns, ['ip', 'link', 'set', `ovbr-${VNI}`, 'mtu', String(OVERLAY_MTU), 'up']);
+    await new Promise((resolve, reject) => {
+      let err = '';
+      child.stderr.on('data', (d) => { err += d; if (err.includes('ready\n')) resolve(); });
+      child.once('exit', () => reject(new Error(`${kind} exited: ${err}`)));
+    });
+    bridge(topo, h, `ovtap-${VNI}`);
   }
   return { pid: undefined };
 }
