@@ -48,8 +48,8 @@ class UdpHandle : public Napi::ObjectWrap<UdpHandle>, public PollListener {
   Napi::Value Send(const Napi::CallbackInfo& info);
   uint32_t SendBucket(int fd, mmsghdr* msgs, uint32_t n);
   void ReserveTx(uint32_t count);
-  uint32_t Bucketize(const uint8_t* bufEnd, const uint8_t* buf, uint32_t count, const uint32_t* off, const uint32_t* len,
-                     const int32_t* peer, const uint16_t* flow);
+  uint32_t Bucketize(uint64_t bufLen, uint32_t count, const uint32_t* off, const uint32_t* len, const int32_t* peer,
+                     const uint16_t* flow);
 
   // udp_gso.cc (HOT PATH except SetMaxDatagram)
   Napi::Value SendOffload(const Napi::CallbackInfo& info);

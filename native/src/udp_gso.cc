@@ -44,33 +44,6 @@ Napi::Value UdpHandle::SetMaxDatagram(const Napi::CallbackInfo& info) {
 
 // ---- HOT PATH: send ----
 
-// Groups valid entries by source socket (stable within a socket) into txOrder_; socket s owns
-// positions bucketStart_[s]..bucketFill_[s]. Returns how many entries are valid.
-uint32_t UdpHandle::Bucketize(const uint8_t* bufEnd, const uint8_t* buf, uint32_t count, const uint32_t* off,
-                              const uint32_t* len, const int32_t* peer, const uint16_t* flow) {
-  uint32_t pool = static_cast<uint32_t>(poolFds_.size());
-  uint32_t buckets = pool == 0 ? 1 : pool;
-  std::fill(bucketFill_.begin(), bucketFill_.begin() + buckets, 0);
-  uint64_t bufLen = static_cast<uint64_t>(bufEnd - buf);
-  for (uint32_t i = 0; i < count; i++) {
-    uint32_t p = static_cast<uint32_t>(peer[i]);
-    bool ok = peer[i] >= 0 && p < peers_.size() && peers_[p].len != 0 && static_cast<uint64_t>(off[i]) + len[i] <= bufLen;
-    txSock_[i] = ok ? static_cast<int32_t>(pool == 0 ? 0 : flow[i] % pool) : -1;
-    if (ok) bucketFill_[txSock_[i]]++;
-    else txErrors_++;
-  }
-  uint32_t at = 0;
-  for (uint32_t s = 0; s < buckets; s++) {
-    bucketStart_[s] = at;
-    at += bucketFill_[s];
-    bucketFill_[s] = bucketStart_[s];
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    if (txSock_[i] >= 0) txOrder_[bucketFill_[txSock_[i]]++] = i;
-  }
-  return at;
-}
-
 // sendOffload(buf, count, off, len, peer, flow, vnet | null, vnetIdx | null) -> entries sent
 Napi::Value UdpHandle::SendOffload(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -90,11 +63,7 @@ Napi::Value UdpHandle::SendOffload(const Napi::CallbackInfo& info) {
   }
   if (poller_ == nullptr || count == 0) return Napi::Number::New(env, 0);
   ReserveTx(count);
-  if (txOrder_.size() < count) {
-    txOrder_.resize(count);
-    txFailed_.resize(count);
-  }
-  uint32_t valid = Bucketize(buf.data + buf.len, buf.data, count, off, len, peer, flow);
+  uint32_t valid = Bucketize(buf.len, count, off, len, peer, flow);
   std::fill(txFailed_.begin(), txFailed_.begin() + valid, 0);
   uint32_t pool = static_cast<uint32_t>(poolFds_.size());
   uint32_t buckets = pool == 0 ? 1 : pool;

@@ -19,6 +19,34 @@ void UdpHandle::ReserveTx(uint32_t count) {
   txMsgs_.resize(count);
   txIov_.resize(count);
   txSock_.resize(count);
+  txOrder_.resize(count);
+  txFailed_.resize(count);
+}
+
+// HOT PATH. Groups valid entries by source socket (stable within a socket) into txOrder_;
+// socket s owns positions bucketStart_[s]..bucketFill_[s]. Returns how many entries are valid.
+uint32_t UdpHandle::Bucketize(uint64_t bufLen, uint32_t count, const uint32_t* off, const uint32_t* len,
+                              const int32_t* peer, const uint16_t* flow) {
+  uint32_t pool = static_cast<uint32_t>(poolFds_.size());
+  uint32_t buckets = pool == 0 ? 1 : pool;
+  std::fill(bucketFill_.begin(), bucketFill_.begin() + buckets, 0);
+  for (uint32_t i = 0; i < count; i++) {
+    uint32_t p = static_cast<uint32_t>(peer[i]);
+    bool ok = peer[i] >= 0 && p < peers_.size() && peers_[p].len != 0 && static_cast<uint64_t>(off[i]) + len[i] <= bufLen;
+    txSock_[i] = ok ? static_cast<int32_t>(pool == 0 ? 0 : flow[i] % pool) : -1;
+    if (ok) bucketFill_[txSock_[i]]++;
+    else txErrors_++;
+  }
+  uint32_t at = 0;
+  for (uint32_t s = 0; s < buckets; s++) {
+    bucketStart_[s] = at;
+    at += bucketFill_[s];
+    bucketFill_[s] = bucketStart_[s];
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    if (txSock_[i] >= 0) txOrder_[bucketFill_[txSock_[i]]++] = i;
+  }
+  return at;
 }
 
 // HOT PATH: send(buf, count, off, len, peer, flow) -> datagrams the kernel accepted
@@ -36,35 +64,9 @@ Napi::Value UdpHandle::Send(const Napi::CallbackInfo& info) {
   }
   if (poller_ == nullptr || count == 0) return Napi::Number::New(env, 0);
   ReserveTx(count);
-  uint32_t pool = static_cast<uint32_t>(poolFds_.size());
-  uint32_t buckets = pool == 0 ? 1 : pool;
-  std::fill(bucketFill_.begin(), bucketFill_.begin() + buckets, 0);
-
-  // Pass 1: validate and count entries per socket.
-  for (uint32_t i = 0; i < count; i++) {
-    uint32_t p = static_cast<uint32_t>(peer[i]);
-    bool ok = peer[i] >= 0 && p < peers_.size() && peers_[p].len != 0 &&
-              static_cast<uint64_t>(off[i]) + len[i] <= buf.len;
-    if (!ok) {
-      txErrors_++;
-      txSock_[i] = -1;
-      continue;
-    }
-    uint32_t s = pool == 0 ? 0 : flow[i] % pool;
-    txSock_[i] = static_cast<int32_t>(s);
-    bucketFill_[s]++;
-  }
-  uint32_t at = 0;
-  for (uint32_t s = 0; s < buckets; s++) {
-    bucketStart_[s] = at;
-    at += bucketFill_[s];
-    bucketFill_[s] = bucketStart_[s];
-  }
-
-  // Pass 2: place each entry in its socket's run, keeping the batch order within a run.
-  for (uint32_t i = 0; i < count; i++) {
-    if (txSock_[i] < 0) continue;
-    uint32_t pos = bucketFill_[txSock_[i]]++;
+  uint32_t valid = Bucketize(buf.len, count, off, len, peer, flow);
+  for (uint32_t pos = 0; pos < valid; pos++) {
+    uint32_t i = txOrder_[pos];
     SockAddr& to = peers_[static_cast<uint32_t>(peer[i])];
     txIov_[pos].iov_base = buf.data + off[i];
     txIov_[pos].iov_len = len[i];
@@ -78,6 +80,8 @@ Napi::Value UdpHandle::Send(const Napi::CallbackInfo& info) {
     h.msg_flags = 0;
   }
 
+  uint32_t pool = static_cast<uint32_t>(poolFds_.size());
+  uint32_t buckets = pool == 0 ? 1 : pool;
   uint32_t accepted = 0;
   for (uint32_t s = 0; s < buckets; s++) {
     uint32_t n = bucketFill_[s] - bucketStart_[s];
